@@ -1,0 +1,229 @@
+package callback
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
+	"github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
+
+	"github.com/stepcallback/sagemaker-callback/retry"
+	"github.com/stepcallback/sagemaker-callback/validate"
+)
+
+// The operations' names, as errors and logs give them.
+const (
+	OpFailure = "SendPipelineExecutionStepFailure"
+	OpSuccess = "SendPipelineExecutionStepSuccess"
+)
+
+// API is the part of *sagemaker.Client that Client calls. *sagemaker.Client
+// satisfies it; so does any wrapper of it.
+type API interface {
+	SendPipelineExecutionStepFailure(ctx context.Context, params *sagemaker.SendPipelineExecutionStepFailureInput, optFns ...func(*sagemaker.Options)) (*sagemaker.SendPipelineExecutionStepFailureOutput, error)
+	SendPipelineExecutionStepSuccess(ctx context.Context, params *sagemaker.SendPipelineExecutionStepSuccessInput, optFns ...func(*sagemaker.Options)) (*sagemaker.SendPipelineExecutionStepSuccessOutput, error)
+}
+
+// Options configure a Client, and one call when given to Fail or Succeed.
+type Options struct {
+	// Retry is the retry policy: the only retry layer of a call, since
+	// Client turns the SDK's own retries off. The zero Policy is
+	// retry.DefaultPolicy().
+	Retry retry.Policy
+
+	// Logger, when not nil, gets each retry at Warn (attempt, delay, class)
+	// and each failed call at Error. The token is logged redacted.
+	Logger *slog.Logger
+
+	// RequestToken, when not zero, is sent as the ClientRequestToken instead
+	// of the one derived from the request. It is meant for one call (pass it
+	// in Fail's or Succeed's optFns); New ignores it.
+	RequestToken RequestToken
+
+	// APIOptions are passed to every SDK call, after the option that turns
+	// the SDK's retries off (so one of them could turn them back on; don't).
+	APIOptions []func(*sagemaker.Options)
+
+	// RetryOptions are passed to retry.Do, for a test's timer or a metrics
+	// hook (retry.Options.OnRetry runs besides the logging).
+	RetryOptions []func(*retry.Options)
+}
+
+// Client completes callback steps: it checks the request, derives its
+// ClientRequestToken, sends it through the SDK with retries per its policy,
+// and classifies failures. A Client is safe for concurrent use.
+type Client struct {
+	api  API
+	opts Options
+	sdk  []func(*sagemaker.Options) // noSDKRetries, then opts.APIOptions
+}
+
+// New returns a Client that calls api, typically a *sagemaker.Client:
+//
+//	client := callback.New(sagemaker.NewFromConfig(cfg))
+func New(api API, optFns ...func(*Options)) *Client {
+	c := &Client{api: api}
+	for _, fn := range optFns {
+		fn(&c.opts)
+	}
+	c.opts.RequestToken = RequestToken{}
+	c.sdk = sdkOptions(c.opts.APIOptions)
+	return c
+}
+
+// noSDKRetries turns the SDK's retries off for one call: the retry policy
+// of this package is the only retry layer, so attempts are the policy's (not
+// the SDK's 3 times the policy's) and the SDK's retry quota, shared by every
+// call of a client, cannot run dry and fail calls under a burst of errors.
+func noSDKRetries(o *sagemaker.Options) { o.Retryer = aws.NopRetryer{} }
+
+func sdkOptions(extra []func(*sagemaker.Options)) []func(*sagemaker.Options) {
+	return append([]func(*sagemaker.Options){noSDKRetries}, extra...)
+}
+
+// options returns the options of one call.
+func (c *Client) options(optFns []func(*Options)) (Options, []func(*sagemaker.Options)) {
+	if len(optFns) == 0 {
+		return c.opts, c.sdk
+	}
+	o := c.opts
+	o.APIOptions = slices.Clip(o.APIOptions)
+	o.RetryOptions = slices.Clip(o.RetryOptions)
+	for _, fn := range optFns {
+		fn(&o)
+	}
+	return o, sdkOptions(o.APIOptions)
+}
+
+// Fail reports that the step of tok failed, for reason, and returns the
+// pipeline execution's ARN. The zero Reason sends no FailureReason.
+//
+// Before anything is sent, a zero Token is refused with an error matching
+// ErrInvalid. Otherwise the request goes out with a ClientRequestToken derived
+// from the operation, the token and the reason (FailureRequestToken), the same
+// on every attempt, and is retried per Options.Retry. A failure is an *Error
+// matching one class (ErrConflict, ErrNotFound, ErrThrottled, ...).
+func (c *Client) Fail(ctx context.Context, tok Token, reason Reason, optFns ...func(*Options)) (ExecutionARN, error) {
+	o, sdk := c.options(optFns)
+	if tok.IsZero() {
+		return ExecutionARN{}, refused(OpFailure, zeroToken())
+	}
+	raw := tok.Reveal()
+	crt := o.RequestToken.s
+	if crt == "" {
+		crt = FailureRequestToken(tok, reason).s
+	}
+	in := &sagemaker.SendPipelineExecutionStepFailureInput{CallbackToken: &raw, ClientRequestToken: &crt}
+	if !reason.IsZero() {
+		in.FailureReason = &reason.s
+	}
+	var arn *string
+	err := c.do(ctx, OpFailure, tok, &o, func(ctx context.Context) error {
+		out, err := c.api.SendPipelineExecutionStepFailure(ctx, in, sdk...)
+		if err == nil {
+			arn = out.PipelineExecutionArn
+		}
+		return err
+	})
+	if err != nil {
+		return ExecutionARN{}, err
+	}
+	return arnOf(arn), nil
+}
+
+// Succeed reports that the step of tok succeeded, with outputs as its output
+// parameters, and returns the pipeline execution's ARN.
+//
+// Before anything is sent, a zero Token or more than 50 outputs are refused
+// with an error matching ErrInvalid. Otherwise it behaves as Fail, with a
+// ClientRequestToken derived by SuccessRequestToken.
+func (c *Client) Succeed(ctx context.Context, tok Token, outputs []Output, optFns ...func(*Options)) (ExecutionARN, error) {
+	o, sdk := c.options(optFns)
+	if tok.IsZero() {
+		return ExecutionARN{}, refused(OpSuccess, zeroToken())
+	}
+	if err := validate.OutputParameters.CheckCount(len(outputs)); err != nil {
+		return ExecutionARN{}, refused(OpSuccess, err)
+	}
+	raw := tok.Reveal()
+	crt := o.RequestToken.s
+	if crt == "" {
+		crt = SuccessRequestToken(tok, outputs).s
+	}
+	in := &sagemaker.SendPipelineExecutionStepSuccessInput{CallbackToken: &raw, ClientRequestToken: &crt}
+	if len(outputs) > 0 {
+		params := make([]types.OutputParameter, len(outputs))
+		for i := range outputs {
+			params[i] = types.OutputParameter{Name: &outputs[i].name, Value: &outputs[i].value}
+		}
+		in.OutputParameters = params
+	}
+	var arn *string
+	err := c.do(ctx, OpSuccess, tok, &o, func(ctx context.Context) error {
+		out, err := c.api.SendPipelineExecutionStepSuccess(ctx, in, sdk...)
+		if err == nil {
+			arn = out.PipelineExecutionArn
+		}
+		return err
+	})
+	if err != nil {
+		return ExecutionARN{}, err
+	}
+	return arnOf(arn), nil
+}
+
+func arnOf(p *string) ExecutionARN {
+	if p == nil {
+		return ExecutionARN{}
+	}
+	return executionARN(*p)
+}
+
+func zeroToken() error {
+	return &validate.Error{Field: validate.CallbackToken.String(), Rule: validate.RuleRequired, Len: -1, Secret: true}
+}
+
+// refused is the error of a request refused before sending.
+func refused(op string, cause error) *Error {
+	return &Error{Op: op, Class: ErrInvalid, msg: cause.Error(), err: cause}
+}
+
+// do runs send under the retry policy, logs, and turns a failure into an
+// *Error.
+func (c *Client) do(ctx context.Context, op string, tok Token, o *Options, send func(context.Context) error) error {
+	ropts := o.RetryOptions
+	if o.Logger != nil {
+		log := o.Logger
+		ropts = append(slices.Clip(ropts), func(ro *retry.Options) {
+			next := ro.OnRetry
+			ro.OnRetry = func(w retry.Wait) {
+				log.LogAttrs(ctx, slog.LevelWarn, "callback: retrying",
+					slog.String("op", op),
+					slog.Any("token", tok),
+					slog.Int("attempt", w.Attempt),
+					slog.Duration("delay", w.Delay),
+					slog.String("class", classify(ctx, w.Err).Error()))
+				if next != nil {
+					next(w)
+				}
+			}
+		})
+	}
+	err := retry.Do(ctx, o.Retry, send, ropts...)
+	if err == nil {
+		return nil
+	}
+	e := newError(ctx, op, err, tok)
+	if o.Logger != nil {
+		o.Logger.LogAttrs(ctx, slog.LevelError, "callback: failed",
+			slog.String("op", op),
+			slog.Any("token", tok),
+			slog.String("class", e.Class.Error()),
+			slog.Int("attempts", e.Attempts),
+			slog.String("request_id", e.RequestID),
+			slog.String("error", e.Error()))
+	}
+	return e
+}

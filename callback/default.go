@@ -1,0 +1,70 @@
+package callback
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
+)
+
+var (
+	defaultMu     sync.Mutex
+	defaultClient *Client
+)
+
+// Default returns the Client that the package-level Fail and Succeed use. The
+// first call builds it from the standard AWS configuration chain
+// (config.LoadDefaultConfig: environment, shared files, IMDS...) with the
+// default Options. If loading fails, Default returns the error and the next
+// call tries again.
+func Default(ctx context.Context) (*Client, error) {
+	defaultMu.Lock()
+	defer defaultMu.Unlock()
+	if defaultClient != nil {
+		return defaultClient, nil
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("callback: loading the default AWS configuration: %w", err)
+	}
+	defaultClient = New(sagemaker.NewFromConfig(cfg))
+	return defaultClient, nil
+}
+
+// SetDefault makes c the Client that the package-level Fail and Succeed use,
+// and returns the one it replaces (nil if none was built yet). SetDefault(nil)
+// goes back to building one from the AWS configuration on next use. Tests use
+// it to point the package-level functions at callbacktest:
+//
+//	srv := callbacktest.NewServer()
+//	defer srv.Close()
+//	old := callback.SetDefault(callback.New(srv.Client()))
+//	defer callback.SetDefault(old)
+func SetDefault(c *Client) (previous *Client) {
+	defaultMu.Lock()
+	defer defaultMu.Unlock()
+	previous, defaultClient = defaultClient, c
+	return previous
+}
+
+// Fail reports that the step of tok failed, with the default Client (see
+// Default and SetDefault). It is Default(ctx) followed by Client.Fail.
+func Fail(ctx context.Context, tok Token, reason Reason) (ExecutionARN, error) {
+	c, err := Default(ctx)
+	if err != nil {
+		return ExecutionARN{}, err
+	}
+	return c.Fail(ctx, tok, reason)
+}
+
+// Succeed reports that the step of tok succeeded, with the default Client
+// (see Default and SetDefault). It is Default(ctx) followed by Client.Succeed.
+func Succeed(ctx context.Context, tok Token, outputs []Output) (ExecutionARN, error) {
+	c, err := Default(ctx)
+	if err != nil {
+		return ExecutionARN{}, err
+	}
+	return c.Succeed(ctx, tok, outputs)
+}

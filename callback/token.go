@@ -1,0 +1,193 @@
+package callback
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/stepcallback/sagemaker-callback/validate"
+)
+
+// Token is a CallbackToken: the 10 ASCII letters and digits that a callback
+// step's SQS message carries and that SendPipelineExecutionStepFailure and
+// SendPipelineExecutionStepSuccess name the step by. A Token is a bearer
+// credential for one step: whoever holds it can complete the step.
+//
+// A Token is made only by ParseToken, MustParseToken or UnmarshalText, so a
+// non-zero Token is always valid. It is a small comparable value: use it with ==
+// and as a map key. The zero Token is not a valid token; IsZero reports it and
+// the calls of this package refuse it.
+//
+// Only Reveal returns the raw value. String, GoString, Format (every fmt verb),
+// LogValue and MarshalText (and so encoding/json) show a redacted form, "Token(sha256:1a2b3c4d)",
+// where the hex digits are the first four bytes of the SHA-256 of the raw value:
+// the same token always shows the same fingerprint, so log lines can be
+// correlated, but the value cannot be read back. Inside a struct field that fmt
+// cannot reach through methods (an unexported field), the Token shows as an
+// opaque number that is not the raw value either: the value is held encoded
+// with a per-process key.
+type Token struct {
+	// v is the token as a base-62 number plus one, XORed with tokenKey.
+	// tokenKey's top bit is set and the number is below 2^60, so v is never 0
+	// for a valid token.
+	v uint64
+}
+
+// tokenLen is the length of every CallbackToken (the model's min and max).
+const tokenLen = 10
+
+// tokenKey is the per-process key that a Token's value is XORed with, so that
+// fmt, which prints unexported fields without calling methods, never shows an
+// encoding that could be read back without it.
+var tokenKey = func() uint64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24)
+	return binary.LittleEndian.Uint64(b[:]) | 1<<63
+}()
+
+const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// digit returns c's value in alphabet, or -1.
+func digit(c byte) int {
+	switch {
+	case '0' <= c && c <= '9':
+		return int(c - '0')
+	case 'A' <= c && c <= 'Z':
+		return int(c-'A') + 10
+	case 'a' <= c && c <= 'z':
+		return int(c-'a') + 36
+	}
+	return -1
+}
+
+// ParseToken returns the Token for s, or an error if s is not a valid
+// CallbackToken: exactly 10 characters, each an ASCII letter or digit
+// (^[a-zA-Z0-9]+$). The error is a *validate.Error naming the field and the
+// rule; it never holds s. ParseToken allocates nothing when s is valid.
+func ParseToken(s string) (Token, error) {
+	var n uint64
+	if len(s) == tokenLen {
+		for i := 0; i < tokenLen; i++ {
+			d := digit(s[i])
+			if d < 0 {
+				return Token{}, validate.CallbackToken.Check(s)
+			}
+			n = n*62 + uint64(d)
+		}
+		return Token{v: (n + 1) ^ tokenKey}, nil
+	}
+	// Not 10 bytes: let validate say why (length in code points, or UTF-8).
+	return Token{}, validate.CallbackToken.Check(s)
+}
+
+// MustParseToken is ParseToken for tests and examples with hard-coded tokens:
+// it panics if s is not valid.
+func MustParseToken(s string) Token {
+	t, err := ParseToken(s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// IsZero reports whether t is the zero Token, which is not a valid token.
+func (t Token) IsZero() bool { return t.v == 0 }
+
+// Reveal returns the raw token, as the wire needs it, or "" for the zero
+// Token. It is the only method that shows the value: keep its result out of
+// logs and errors.
+func (t Token) Reveal() string {
+	if t.v == 0 {
+		return ""
+	}
+	var b [tokenLen]byte
+	t.put(&b)
+	return string(b[:])
+}
+
+// put writes the raw token into b.
+func (t Token) put(b *[tokenLen]byte) {
+	n := (t.v ^ tokenKey) - 1
+	for i := tokenLen - 1; i >= 0; i-- {
+		b[i] = alphabet[n%62]
+		n /= 62
+	}
+}
+
+// Fingerprint returns the first 8 hex digits of the SHA-256 of the raw token,
+// or "" for the zero Token. Two log lines with the same fingerprint almost
+// surely concern the same token; the token cannot be recovered from it.
+func (t Token) Fingerprint() string {
+	if t.v == 0 {
+		return ""
+	}
+	var b [tokenLen]byte
+	t.put(&b)
+	sum := sha256.Sum256(b[:])
+	return hex.EncodeToString(sum[:4])
+}
+
+// String returns the redacted form "Token(sha256:1a2b3c4d)", or "Token(zero)"
+// for the zero Token. It never returns the raw value.
+func (t Token) String() string {
+	if t.v == 0 {
+		return "Token(zero)"
+	}
+	return "Token(sha256:" + t.Fingerprint() + ")"
+}
+
+// GoString returns the same redacted form as String, for %#v.
+func (t Token) GoString() string { return "callback." + t.String() }
+
+// Format prints the redacted form for every verb (%v %+v %s %q %x %d ...), so
+// no fmt verb shows the raw value. %q quotes it; %#v gives GoString.
+func (t Token) Format(f fmt.State, verb rune) {
+	switch {
+	case verb == 'v' && f.Flag('#'):
+		_, _ = f.Write([]byte(t.GoString()))
+	case verb == 'q':
+		_, _ = fmt.Fprintf(f, "%q", t.String())
+	default:
+		_, _ = f.Write([]byte(t.String()))
+	}
+}
+
+// LogValue makes slog show the redacted form.
+func (t Token) LogValue() slog.Value { return slog.StringValue(t.String()) }
+
+// MarshalText returns the redacted form, not the token: a Token that ends up
+// in JSON, a log record or a text encoding does not leak. To send or store the
+// raw value on purpose, use Reveal. As a consequence, MarshalText and
+// UnmarshalText do not round-trip; the zero Token marshals as "".
+func (t Token) MarshalText() ([]byte, error) {
+	if t.v == 0 {
+		return []byte{}, nil
+	}
+	return []byte(t.String()), nil
+}
+
+// errRedacted is returned when the redacted form is unmarshalled.
+var errRedacted = errors.New("invalid CallbackToken: this is the redacted form that MarshalText writes, not a token; marshal the raw value with Reveal")
+
+// UnmarshalText parses a raw token as ParseToken does; "" gives the zero Token.
+// The redacted form that MarshalText writes is refused with an error that
+// says so.
+func (t *Token) UnmarshalText(text []byte) error {
+	if len(text) == 0 {
+		*t = Token{}
+		return nil
+	}
+	tok, err := ParseToken(string(text))
+	if err != nil {
+		if len(text) > 6 && string(text[:6]) == "Token(" {
+			return fmt.Errorf("%w: %w", errRedacted, validate.ErrInvalid)
+		}
+		return err
+	}
+	*t = tok
+	return nil
+}
