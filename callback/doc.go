@@ -1,0 +1,81 @@
+// Package callback finishes Amazon SageMaker Pipelines callback steps: it
+// reports a step's failure (SendPipelineExecutionStepFailure) or success
+// (SendPipelineExecutionStepSuccess) so that an invalid request cannot be
+// built, a retry is recognised as the same request, and each failure says
+// which kind it is.
+//
+// # The call
+//
+// A callback step puts a message with a token on an SQS queue. A worker parses
+// it, does the job and reports the outcome:
+//
+//	msg, err := callback.ParseMessage(body)          // token validated, arguments typed
+//	...
+//	arn, err := callback.Fail(ctx, msg.Token, callback.ReasonFromError(jobErr))
+//	arn, err := callback.Succeed(ctx, msg.Token, []callback.Output{callback.MustNewOutput("model", uri)})
+//
+// The package-level Fail and Succeed use a Client built on first use from the
+// standard AWS configuration chain (Default); SetDefault replaces it. Build
+// your own with New around any *sagemaker.Client:
+//
+//	client := callback.New(sagemaker.NewFromConfig(cfg), func(o *callback.Options) {
+//		o.Logger = slog.Default()
+//	})
+//
+// # Values that are valid by construction
+//
+// Each request member has a type checked when it is made, against the rules
+// of AWS's service model (see package validate): Token (CallbackToken: 10
+// ASCII letters and digits), Reason (FailureReason: at most 256 code points,
+// valid UTF-8), Output (an OutputParameter: name up to 256, value up to 1024),
+// RequestToken (ClientRequestToken: 32 to 128). Their fields are unexported,
+// so a non-zero value was always checked; each type's doc says what its zero
+// value means. A Token never shows its value except through Reveal: fmt, slog,
+// encoding/json and error messages see a fingerprint. ExecutionARN is the
+// answer, parsed against the model's pattern; Message is the SQS body.
+//
+// # Idempotency
+//
+// Every request carries a ClientRequestToken derived from the operation, the
+// token and the payload (FailureRequestToken, SuccessRequestToken): the same
+// on every attempt and in every process. A retry after a lost answer, or a
+// report repeated by a restarted worker with the same reason, is recognised
+// by the service as the same request: it answers as the first time and
+// completes nothing twice. A report with a different reason for a step
+// already completed is refused with ErrConflict. Options.RequestToken
+// overrides the derivation for one call.
+//
+// # Retries: exactly one layer
+//
+// Client turns the SDK's own retries off for its calls
+// (aws.NopRetryer) and retries with package retry alone, per Options.Retry
+// (retry.DefaultPolicy when zero): throttling, 5xx answers, transport failures
+// and attempts that time out are retried with exponential backoff and jitter;
+// everything else stops at once. So the attempts are the policy's, not the
+// SDK's three times the policy's, and the SDK's retry quota, which a burst of
+// failures drains for every caller of a shared client, is not involved.
+//
+// # Errors
+//
+// A failed call returns an *Error that matches exactly one class with
+// errors.Is: ErrConflict, ErrLimitExceeded and ErrNotFound (the errors the API
+// declares), ErrInvalid (a rule broken, found here before sending or by the
+// service), ErrThrottled, ErrAccessDenied, ErrUnavailable (5xx, transport
+// failures and timeouts that outlasted the policy) and ErrUnexpected; or, when
+// the caller's context ended before any answer, context.Canceled or
+// context.DeadlineExceeded. When the context ends during a wait between
+// attempts, the error matches both the context's error and the class of the
+// last answer. errors.As still reaches the SDK's errors beneath
+// (*types.ResourceNotFound, smithy.APIError, *awshttp.ResponseError). The
+// message names the operation, the class, the attempts and the request ID,
+// and never the raw token, even where the service's message echoes it.
+//
+// # Testing
+//
+// Package callbacktest is a local SageMaker for these two calls that the real
+// SDK client talks to over loopback HTTP; point a Client at it:
+//
+//	srv := callbacktest.NewServer()
+//	defer srv.Close()
+//	client := callback.New(srv.Client())
+package callback
