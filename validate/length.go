@@ -2,19 +2,41 @@ package validate
 
 import "unicode/utf8"
 
+// hiBits has the top bit of each byte of a 64-bit word set: a word of ASCII
+// bytes has none of them.
+const hiBits = 0x8080808080808080
+
+// word64 reads 8 bytes of s as a little-endian word; the compiler makes it one
+// load.
+func word64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
 // Length returns the number of Unicode scalar values (code points) in s, the
 // unit in which Smithy's length trait measures a string, and whether s is valid
 // UTF-8. When s is not valid UTF-8 it is not a valid value of any string member,
 // and n is the count of code points before the first invalid byte.
 // Surrogate code points (U+D800 to U+DFFF) encoded in UTF-8 are invalid, as Go
-// and Smithy agree.
+// and Smithy agree. Runs of ASCII are counted 32 bytes at a time.
 func Length(s string) (n int, valid bool) {
 	i := 0
 	for i < len(s) {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			i++
-			n++
+		if s[i] < utf8.RuneSelf {
+			// ASCII: skip whole words of it, then go on byte by byte.
+			for len(s)-i >= 32 && (word64(s[i:])|word64(s[i+8:])|word64(s[i+16:])|word64(s[i+24:]))&hiBits == 0 {
+				i += 32
+				n += 32
+			}
+			for len(s)-i >= 8 && word64(s[i:])&hiBits == 0 {
+				i += 8
+				n += 8
+			}
+			for i < len(s) && s[i] < utf8.RuneSelf {
+				i++
+				n++
+			}
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])

@@ -26,7 +26,21 @@ func WithInputChecks() func(*sagemaker.Options) {
 	}
 }
 
+// sdkValidationID is the ID of the SDK's own Initialize-step check that
+// required members are non-nil. The input checks go just before it, so that a
+// nil CallbackToken is reported as Errors matching ErrInvalid like every other
+// violation (after it, the SDK's *smithy.InvalidParamsError would win), and
+// still after the SDK's OperationIdempotencyTokenAutoFill, which the SDK puts
+// first in the step.
+const sdkValidationID = "OperationInputValidation"
+
 func addInputChecks(stack *middleware.Stack) error {
+	if _, ok := stack.Initialize.Get(MiddlewareID); ok {
+		return nil // added already, by the client's options and again for the call
+	}
+	if _, ok := stack.Initialize.Get(sdkValidationID); ok {
+		return stack.Initialize.Insert(inputChecks{}, sdkValidationID, middleware.Before)
+	}
 	return stack.Initialize.Add(inputChecks{}, middleware.After)
 }
 

@@ -1,0 +1,5 @@
+//go:build !race
+
+package benchcmp
+
+const raceEnabled = false
