@@ -1,0 +1,208 @@
+package callbacktest
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type faultKind uint8
+
+const (
+	kindNone faultKind = iota
+	kindThrottle
+	kindInternal
+	kindUnavailable
+	kindLimit
+	kindReset
+	kindDrop
+	kindDelay
+)
+
+// Fault is a failure the server can make a request meet, given to FailNext or
+// FailRandom. Use the values Throttle, InternalError, Unavailable,
+// LimitExceeded, ResetBeforeCommit and DropAfterCommit, or Delay(d); aim one
+// at an operation or a token with ForOperation and ForToken. Faults are
+// comparable: Request.Fault == Throttle tells that a request met a throttle
+// (the recorded fault carries no aim). The zero Fault is no fault.
+type Fault struct {
+	kind  faultKind
+	delay time.Duration
+	op    string // "" matches every operation
+	token string // "" matches every token
+}
+
+// The faults. Each one that answers is answered without processing the
+// request: the step does not change.
+var (
+	// Throttle answers HTTP 400 ThrottlingException "Rate exceeded", which the
+	// SDK retries with its throttle backoff.
+	Throttle = Fault{kind: kindThrottle}
+
+	// InternalError answers HTTP 500 InternalFailure, which the SDK retries.
+	InternalError = Fault{kind: kindInternal}
+
+	// Unavailable answers HTTP 503 ServiceUnavailable, which the SDK retries.
+	Unavailable = Fault{kind: kindUnavailable}
+
+	// LimitExceeded answers HTTP 400 ResourceLimitExceeded, one of the
+	// operations' modeled errors (*types.ResourceLimitExceeded), which the SDK
+	// does not retry.
+	LimitExceeded = Fault{kind: kindLimit}
+
+	// ResetBeforeCommit closes the connection with a TCP reset before the
+	// request is processed: no answer, and the step does not change. The SDK
+	// sees a connection error and retries.
+	ResetBeforeCommit = Fault{kind: kindReset}
+
+	// DropAfterCommit processes the request (a completion is recorded), then
+	// closes the connection with no answer: the answer is lost after the
+	// commit. A retry with the same ClientRequestToken gets the first answer.
+	DropAfterCommit = Fault{kind: kindDrop}
+)
+
+// Delay returns a fault that holds the request for d before processing and
+// answering it normally. Close, or the client going away (a cancelled
+// context, a timeout), cuts the delay short: the connection closes with no
+// answer and the request is not processed. A negative d counts as 0.
+func Delay(d time.Duration) Fault {
+	return Fault{kind: kindDelay, delay: max(d, 0)}
+}
+
+// ForOperation returns f aimed at one operation: only requests for op meet
+// it. op is the short name, OpFailure or OpSuccess; the X-Amz-Target form
+// "SageMaker.SendPipelineExecutionStepFailure" is accepted too.
+func (f Fault) ForOperation(op string) Fault {
+	f.op = strings.TrimPrefix(op, targetPrefix)
+	return f
+}
+
+// ForToken returns f aimed at one callback token: only requests whose
+// CallbackToken member is token meet it.
+func (f Fault) ForToken(token string) Fault {
+	f.token = token
+	return f
+}
+
+// String returns the fault's name, as "Throttle" or "Delay(1.5s)", with its
+// aim, as in "Throttle.ForOperation(SendPipelineExecutionStepFailure)". The
+// aim's token is shown by its first two characters only. The zero Fault is
+// "none".
+func (f Fault) String() string {
+	var b strings.Builder
+	switch f.kind {
+	case kindNone:
+		b.WriteString("none")
+	case kindThrottle:
+		b.WriteString("Throttle")
+	case kindInternal:
+		b.WriteString("InternalError")
+	case kindUnavailable:
+		b.WriteString("Unavailable")
+	case kindLimit:
+		b.WriteString("LimitExceeded")
+	case kindReset:
+		b.WriteString("ResetBeforeCommit")
+	case kindDrop:
+		b.WriteString("DropAfterCommit")
+	case kindDelay:
+		b.WriteString("Delay(" + f.delay.String() + ")")
+	default:
+		b.WriteString("Fault(" + strconv.Itoa(int(f.kind)) + ")")
+	}
+	if f.op != "" {
+		b.WriteString(".ForOperation(" + f.op + ")")
+	}
+	if f.token != "" {
+		b.WriteString(".ForToken(" + redact(f.token) + ")")
+	}
+	return b.String()
+}
+
+// redact shows the first two characters of a token, never more.
+func redact(token string) string {
+	if len(token) <= 2 {
+		return "…"
+	}
+	return token[:2] + "…"
+}
+
+func (f Fault) matches(op, token string) bool {
+	return (f.op == "" || f.op == op) && (f.token == "" || f.token == token)
+}
+
+// bare returns f without its aim, as Request.Fault records it.
+func (f Fault) bare() Fault { return Fault{kind: f.kind, delay: f.delay} }
+
+type queuedFault struct {
+	f    Fault
+	left int
+}
+
+type randomFault struct {
+	p float64
+	f Fault
+}
+
+// FailNext makes the next n requests that f matches meet f. It counts HTTP
+// requests (attempts, including the SDK's retries), not SDK calls. Faults
+// queue: several FailNext calls are served in the order they were made, a
+// request meeting the first queued fault that matches it. Requests refused
+// before the faults are considered (malformed, unsigned, unknown operation,
+// or over the RateLimit) do not use them up. n <= 0 or a zero f does nothing.
+func (s *Server) FailNext(n int, f Fault) {
+	if n <= 0 || f.kind == kindNone {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.next = append(s.next, &queuedFault{f: f, left: n})
+}
+
+// FailRandom makes each request that f matches meet f with probability p, as
+// drawn from a generator seeded with Options.Seed: the same seed and the same
+// order of requests meet the same faults. Queued FailNext faults come first;
+// several FailRandom faults are tried in the order they were added, the first
+// drawn wins. It panics when p is not within [0, 1].
+func (s *Server) FailRandom(p float64, f Fault) {
+	if p < 0 || p > 1 || math.IsNaN(p) {
+		panic(fmt.Sprintf("callbacktest: FailRandom: probability %v is not within [0, 1]", p))
+	}
+	if p == 0 || f.kind == kindNone {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.random = append(s.random, randomFault{p: p, f: f})
+}
+
+// ClearFaults removes every fault given to FailNext and FailRandom.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.next = nil
+	s.random = nil
+}
+
+// pickFault returns the fault the request meets, or the zero Fault. It is
+// called with s.mu held.
+func (s *Server) pickFault(op, token string) Fault {
+	for i, q := range s.next {
+		if !q.f.matches(op, token) {
+			continue
+		}
+		q.left--
+		if q.left == 0 {
+			s.next = append(s.next[:i:i], s.next[i+1:]...)
+		}
+		return q.f
+	}
+	for _, rf := range s.random {
+		if rf.f.matches(op, token) && s.rng.Float64() < rf.p {
+			return rf.f
+		}
+	}
+	return Fault{}
+}
