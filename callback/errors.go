@@ -185,7 +185,9 @@ func newError(ctx context.Context, op string, err error, tok Token) *Error {
 	var re *retry.Error
 	if errors.As(err, &re) {
 		e.Attempts = re.Attempts
-		last = re.Err
+		if re.Err != nil {
+			last = re.Err
+		}
 	}
 	e.Class = classify(ctx, last)
 	if ctx.Err() != nil && e.Class != ctx.Err() && errors.Is(err, ctx.Err()) {
