@@ -36,6 +36,29 @@ func BenchmarkRawSDKFail(b *testing.B) {
 	}
 }
 
+// BenchmarkRawSDKFailNoRetry is the raw call with the SDK's retries off, as
+// Client makes it: the cheapest baseline for Client.Fail.
+func BenchmarkRawSDKFailNoRetry(b *testing.B) {
+	srv := callbacktest.NewServer()
+	defer srv.Close()
+	api := srv.Client()
+	tokens := steps(srv, b.N)
+	ctx := context.Background()
+	reason := "disk full"
+	noRetry := func(o *sagemaker.Options) { o.Retryer = aws.NopRetryer{} }
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		_, err := api.SendPipelineExecutionStepFailure(ctx, &sagemaker.SendPipelineExecutionStepFailureInput{
+			CallbackToken: aws.String(tokens[i]),
+			FailureReason: aws.String(reason),
+		}, noRetry)
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkClientFail(b *testing.B) {
 	srv := callbacktest.NewServer()
 	defer srv.Close()

@@ -1,0 +1,5 @@
+//go:build race
+
+package callback_test
+
+const raceEnabled = true
