@@ -1,0 +1,80 @@
+package sagemakercallback_test
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// goBlock finds the Go code blocks of a Markdown file.
+var goBlock = regexp.MustCompile("(?s)```go\n(.*?)```")
+
+// TestReadmeCompiles type-checks every Go code block of README.md as a file
+// of its own package inside this module (through a build overlay, so nothing
+// is written into the tree): the README cannot drift from the API.
+func TestReadmeCompiles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the go command; skipped under -short")
+	}
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := goBlock.FindAllStringSubmatch(string(readme), -1)
+	if len(blocks) < 2 {
+		t.Fatalf("found %d Go blocks in README.md, want the usage and the test examples", len(blocks))
+	}
+	root, err := filepath.Abs(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	overlay := map[string]map[string]string{"Replace": {}}
+	var pkgs []string
+	for i, b := range blocks {
+		code := b[1]
+		if !strings.HasPrefix(code, "package ") {
+			t.Errorf("README block %d is not a whole file (starts %q): make it one so it can be checked", i, firstLine(code))
+			continue
+		}
+		name := "main.go"
+		if strings.Contains(code, "*testing.T") {
+			name = "snippet_test.go"
+		}
+		src := filepath.Join(tmp, strconv.Itoa(i)+".go")
+		if err := os.WriteFile(src, []byte(code), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		dir := filepath.Join(root, "internal", "readmecheck", "block"+strconv.Itoa(i))
+		overlay["Replace"][filepath.Join(dir, name)] = src
+		pkgs = append(pkgs, dir)
+	}
+	ov := filepath.Join(tmp, "overlay.json")
+	data, _ := json.Marshal(overlay)
+	if err := os.WriteFile(ov, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for i, dir := range pkgs {
+		// go vet would chdir into the package's directory, which exists only
+		// in the overlay; go build and go test -c compile it without that.
+		args := []string{"build", "-overlay", ov, "-o", os.DevNull, dir}
+		if _, ok := overlay["Replace"][filepath.Join(dir, "snippet_test.go")]; ok {
+			args = []string{"test", "-c", "-vet=off", "-overlay", ov, "-o", filepath.Join(tmp, "snippet"+strconv.Itoa(i)+".test"), dir}
+		}
+		cmd := exec.Command("go", args...)
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("README's Go block %d does not compile:\n%s", i, out)
+		}
+	}
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
