@@ -55,9 +55,10 @@ var (
 )
 
 // Error is the error of a completion that failed. Its message names the
-// operation, the class, the attempts made and the service's request ID, and
-// the service's code and message with any echo of the token replaced by the
-// token's redacted form. It never holds the raw token.
+// operation, the class, the attempts made and the service's request ID, the
+// service's code and message with any echo of the token replaced by the
+// token's redacted form, and what the caller can do. It never holds the raw
+// token.
 type Error struct {
 	Op        string // "SendPipelineExecutionStepFailure" or "SendPipelineExecutionStepSuccess"
 	Class     error  // one of the Err* classes, or the caller's context error
@@ -97,7 +98,27 @@ func (e *Error) Error() string {
 		b.WriteString(": ")
 		b.WriteString(e.msg)
 	}
+	if h := hint(e.Class); h != "" {
+		b.WriteString(" (")
+		b.WriteString(h)
+		b.WriteString(")")
+	}
 	return b.String()
+}
+
+// hint says what the caller can do about an error of class c.
+func hint(c error) string {
+	switch c {
+	case ErrThrottled:
+		return "calling again later with the same arguments is safe"
+	case ErrUnavailable, ErrUnexpected, context.Canceled, context.DeadlineExceeded:
+		return "the completion may or may not be recorded; calling again with the same arguments is safe"
+	case ErrConflict:
+		return "the step was already completed; its first outcome stands"
+	case ErrNotFound:
+		return "no step waits for this token"
+	}
+	return ""
 }
 
 // Unwrap returns the class and the cause, so that errors.Is matches the class
