@@ -2,8 +2,10 @@ package callback
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"slices"
+	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
@@ -22,7 +24,9 @@ const (
 // API is the part of *sagemaker.Client that Client calls. *sagemaker.Client
 // satisfies it; so does any wrapper of it.
 type API interface {
+	// SendPipelineExecutionStepFailure is (*sagemaker.Client).SendPipelineExecutionStepFailure.
 	SendPipelineExecutionStepFailure(ctx context.Context, params *sagemaker.SendPipelineExecutionStepFailureInput, optFns ...func(*sagemaker.Options)) (*sagemaker.SendPipelineExecutionStepFailureOutput, error)
+	// SendPipelineExecutionStepSuccess is (*sagemaker.Client).SendPipelineExecutionStepSuccess.
 	SendPipelineExecutionStepSuccess(ctx context.Context, params *sagemaker.SendPipelineExecutionStepSuccessInput, optFns ...func(*sagemaker.Options)) (*sagemaker.SendPipelineExecutionStepSuccessOutput, error)
 }
 
@@ -55,9 +59,10 @@ type Options struct {
 // ClientRequestToken, sends it through the SDK with retries per its policy,
 // and classifies failures. A Client is safe for concurrent use.
 type Client struct {
-	api  API
-	opts Options
-	sdk  []func(*sagemaker.Options) // noSDKRetries, then opts.APIOptions
+	api   API
+	opts  Options
+	sdk   []func(*sagemaker.Options) // noSDKRetries, then opts.APIOptions
+	ropts []func(*retry.Options)     // retryableOption, then opts.RetryOptions
 }
 
 // New returns a Client that calls api, typically a *sagemaker.Client:
@@ -70,6 +75,7 @@ func New(api API, optFns ...func(*Options)) *Client {
 	}
 	c.opts.RequestToken = RequestToken{}
 	c.sdk = sdkOptions(c.opts.APIOptions)
+	c.ropts = retryOptions(c.opts.RetryOptions)
 	return c
 }
 
@@ -83,10 +89,25 @@ func sdkOptions(extra []func(*sagemaker.Options)) []func(*sagemaker.Options) {
 	return append([]func(*sagemaker.Options){noSDKRetries}, extra...)
 }
 
+// retryableOption makes retry.Do use Client's classifier. It comes first, so
+// that Options.RetryOptions can replace it.
+func retryableOption(ro *retry.Options) { ro.Retryable = retryable }
+
+func retryOptions(extra []func(*retry.Options)) []func(*retry.Options) {
+	return append([]func(*retry.Options){retryableOption}, extra...)
+}
+
+// callOptions are the options of one call, resolved.
+type callOptions struct {
+	Options
+	sdk   []func(*sagemaker.Options)
+	ropts []func(*retry.Options)
+}
+
 // options returns the options of one call.
-func (c *Client) options(optFns []func(*Options)) (Options, []func(*sagemaker.Options)) {
+func (c *Client) options(optFns []func(*Options)) callOptions {
 	if len(optFns) == 0 {
-		return c.opts, c.sdk
+		return callOptions{c.opts, c.sdk, c.ropts}
 	}
 	o := c.opts
 	o.APIOptions = slices.Clip(o.APIOptions)
@@ -94,7 +115,7 @@ func (c *Client) options(optFns []func(*Options)) (Options, []func(*sagemaker.Op
 	for _, fn := range optFns {
 		fn(&o)
 	}
-	return o, sdkOptions(o.APIOptions)
+	return callOptions{o, sdkOptions(o.APIOptions), retryOptions(o.RetryOptions)}
 }
 
 // Fail reports that the step of tok failed, for reason, and returns the
@@ -106,9 +127,9 @@ func (c *Client) options(optFns []func(*Options)) (Options, []func(*sagemaker.Op
 // on every attempt, and is retried per Options.Retry. A failure is an *Error
 // matching one class (ErrConflict, ErrNotFound, ErrThrottled, ...).
 func (c *Client) Fail(ctx context.Context, tok Token, reason Reason, optFns ...func(*Options)) (ExecutionARN, error) {
-	o, sdk := c.options(optFns)
-	if tok.IsZero() {
-		return ExecutionARN{}, refused(OpFailure, zeroToken())
+	o := c.options(optFns)
+	if err := c.check(OpFailure, tok, &o.Options); err != nil {
+		return ExecutionARN{}, err
 	}
 	raw := tok.Reveal()
 	crt := o.RequestToken.s
@@ -121,8 +142,8 @@ func (c *Client) Fail(ctx context.Context, tok Token, reason Reason, optFns ...f
 	}
 	var arn *string
 	err := c.do(ctx, OpFailure, tok, &o, func(ctx context.Context) error {
-		out, err := c.api.SendPipelineExecutionStepFailure(ctx, in, sdk...)
-		if err == nil {
+		out, err := c.api.SendPipelineExecutionStepFailure(ctx, in, o.sdk...)
+		if err == nil && out != nil {
 			arn = out.PipelineExecutionArn
 		}
 		return err
@@ -140,12 +161,18 @@ func (c *Client) Fail(ctx context.Context, tok Token, reason Reason, optFns ...f
 // with an error matching ErrInvalid. Otherwise it behaves as Fail, with a
 // ClientRequestToken derived by SuccessRequestToken.
 func (c *Client) Succeed(ctx context.Context, tok Token, outputs []Output, optFns ...func(*Options)) (ExecutionARN, error) {
-	o, sdk := c.options(optFns)
-	if tok.IsZero() {
-		return ExecutionARN{}, refused(OpSuccess, zeroToken())
+	o := c.options(optFns)
+	if err := c.check(OpSuccess, tok, &o.Options); err != nil {
+		return ExecutionARN{}, err
 	}
 	if err := validate.OutputParameters.CheckCount(len(outputs)); err != nil {
-		return ExecutionARN{}, refused(OpSuccess, err)
+		return ExecutionARN{}, c.refuse(ctx, OpSuccess, tok, &o.Options, err)
+	}
+	for i := range outputs {
+		if !outputs[i].ok {
+			err := &validate.Error{Field: "OutputParameters[" + strconv.Itoa(i) + "]", Rule: validate.RuleRequired, Len: -1}
+			return ExecutionARN{}, c.refuse(ctx, OpSuccess, tok, &o.Options, err)
+		}
 	}
 	raw := tok.Reveal()
 	crt := o.RequestToken.s
@@ -162,8 +189,8 @@ func (c *Client) Succeed(ctx context.Context, tok Token, outputs []Output, optFn
 	}
 	var arn *string
 	err := c.do(ctx, OpSuccess, tok, &o, func(ctx context.Context) error {
-		out, err := c.api.SendPipelineExecutionStepSuccess(ctx, in, sdk...)
-		if err == nil {
+		out, err := c.api.SendPipelineExecutionStepSuccess(ctx, in, o.sdk...)
+		if err == nil && out != nil {
 			arn = out.PipelineExecutionArn
 		}
 		return err
@@ -174,6 +201,12 @@ func (c *Client) Succeed(ctx context.Context, tok Token, outputs []Output, optFn
 	return arnOf(arn), nil
 }
 
+// className names the class of an attempt's error, for logs.
+func className(ctx context.Context, err error) string {
+	c, _ := classify(ctx, err)
+	return c.Error()
+}
+
 func arnOf(p *string) ExecutionARN {
 	if p == nil {
 		return ExecutionARN{}
@@ -181,19 +214,46 @@ func arnOf(p *string) ExecutionARN {
 	return executionARN(*p)
 }
 
-func zeroToken() error {
-	return &validate.Error{Field: validate.CallbackToken.String(), Rule: validate.RuleRequired, Len: -1, Secret: true}
+// errNoAPI is the cause of a call on a Client without an API.
+var errNoAPI = errors.New("callback: Client has no API: make it with New and a *sagemaker.Client")
+
+// check refuses a call that cannot be sent: no API, or the zero Token.
+func (c *Client) check(op string, tok Token, o *Options) error {
+	switch {
+	case c == nil || c.api == nil:
+		return &Error{Op: op, Class: ErrInvalid, msg: errNoAPI.Error(), err: errNoAPI}
+	case tok.IsZero():
+		err := &validate.Error{Field: validate.CallbackToken.String(), Rule: validate.RuleRequired, Len: -1, Secret: true}
+		return c.refuse(context.Background(), op, tok, o, err)
+	}
+	return nil
 }
 
-// refused is the error of a request refused before sending.
-func refused(op string, cause error) *Error {
-	return &Error{Op: op, Class: ErrInvalid, msg: cause.Error(), err: cause}
+// refuse returns, and logs, the error of a request refused before sending.
+func (c *Client) refuse(ctx context.Context, op string, tok Token, o *Options, cause error) *Error {
+	e := &Error{Op: op, Class: ErrInvalid, msg: cause.Error(), err: cause}
+	c.logFailure(ctx, o, tok, e)
+	return e
+}
+
+// logFailure logs a failed call at Error, when there is a logger.
+func (c *Client) logFailure(ctx context.Context, o *Options, tok Token, e *Error) {
+	if o.Logger == nil {
+		return
+	}
+	o.Logger.LogAttrs(ctx, slog.LevelError, "callback: failed",
+		slog.String("op", e.Op),
+		slog.Any("token", tok),
+		slog.String("class", e.Class.Error()),
+		slog.Int("attempts", e.Attempts),
+		slog.String("request_id", e.RequestID),
+		slog.String("error", e.Error()))
 }
 
 // do runs send under the retry policy, logs, and turns a failure into an
 // *Error.
-func (c *Client) do(ctx context.Context, op string, tok Token, o *Options, send func(context.Context) error) error {
-	ropts := o.RetryOptions
+func (c *Client) do(ctx context.Context, op string, tok Token, o *callOptions, send func(context.Context) error) error {
+	ropts := o.ropts
 	if o.Logger != nil {
 		log := o.Logger
 		ropts = append(slices.Clip(ropts), func(ro *retry.Options) {
@@ -204,7 +264,7 @@ func (c *Client) do(ctx context.Context, op string, tok Token, o *Options, send 
 					slog.Any("token", tok),
 					slog.Int("attempt", w.Attempt),
 					slog.Duration("delay", w.Delay),
-					slog.String("class", classify(ctx, w.Err).Error()))
+					slog.String("class", className(ctx, w.Err)))
 				if next != nil {
 					next(w)
 				}
@@ -216,14 +276,6 @@ func (c *Client) do(ctx context.Context, op string, tok Token, o *Options, send 
 		return nil
 	}
 	e := newError(ctx, op, err, tok)
-	if o.Logger != nil {
-		o.Logger.LogAttrs(ctx, slog.LevelError, "callback: failed",
-			slog.String("op", op),
-			slog.Any("token", tok),
-			slog.String("class", e.Class.Error()),
-			slog.Int("attempts", e.Attempts),
-			slog.String("request_id", e.RequestID),
-			slog.String("error", e.Error()))
-	}
+	c.logFailure(ctx, &o.Options, tok, e)
 	return e
 }

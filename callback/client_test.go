@@ -143,16 +143,24 @@ func TestFaultMatrix(t *testing.T) {
 	}
 }
 
+// classes are the classes of failure, and the caller's context errors,
+// which stand in for a class when the context ended before any answer.
 var classes = []error{
 	callback.ErrConflict, callback.ErrLimitExceeded, callback.ErrNotFound, callback.ErrInvalid,
 	callback.ErrThrottled, callback.ErrAccessDenied, callback.ErrUnavailable, callback.ErrUnexpected,
+	context.Canceled, context.DeadlineExceeded,
 }
 
-// checkOneClass checks that err matches want and no other class.
-func checkOneClass(t *testing.T, err, want error) {
+// checkOneClass checks that err matches want, the errors in also, and no
+// other class.
+func checkOneClass(t *testing.T, err, want error, also ...error) {
 	t.Helper()
 	for _, c := range classes {
-		if got := errors.Is(err, c); got != (c == want) {
+		expect := c == want
+		for _, a := range also {
+			expect = expect || c == a
+		}
+		if got := errors.Is(err, c); got != expect {
 			t.Errorf("errors.Is(err, %v) = %v; err = %v", c, got, err)
 		}
 	}
@@ -260,11 +268,27 @@ func TestInvalidNothingSent(t *testing.T) {
 	checkOneClass(t, err, callback.ErrInvalid)
 	raw, _ := srv.NewStep()
 	outs := make([]callback.Output, 51)
+	for i := range outs {
+		outs[i] = callback.MustNewOutput("k", "v")
+	}
 	_, err = client.Succeed(ctx, callback.MustParseToken(raw), outs)
 	checkOneClass(t, err, callback.ErrInvalid)
 	if !strings.Contains(err.Error(), "OutputParameters") || !strings.Contains(err.Error(), "nothing sent") {
 		t.Errorf("message: %v", err)
 	}
+	// An Output that was never made (the zero Output) is refused, by index.
+	holes := []callback.Output{callback.MustNewOutput("a", "b"), {}}
+	_, err = client.Succeed(ctx, callback.MustParseToken(raw), holes)
+	checkOneClass(t, err, callback.ErrInvalid)
+	if !strings.Contains(err.Error(), "OutputParameters[1]") {
+		t.Errorf("message does not name the item: %v", err)
+	}
+	// A Client without an API refuses rather than panics.
+	var none callback.Client
+	_, err = none.Fail(ctx, callback.MustParseToken(raw), callback.Reason{})
+	checkOneClass(t, err, callback.ErrInvalid)
+	_, err = callback.New(nil).Succeed(ctx, callback.MustParseToken(raw), nil)
+	checkOneClass(t, err, callback.ErrInvalid)
 	if n := len(srv.Requests()); n != 0 {
 		t.Errorf("%d requests sent for invalid input", n)
 	}
@@ -319,6 +343,45 @@ func TestAccessDenied(t *testing.T) {
 	}
 }
 
+func TestNoCredentials(t *testing.T) {
+	srv := callbacktest.NewServer()
+	defer srv.Close()
+	raw, _ := srv.NewStep()
+	calls := 0
+	noCreds := sagemaker.New(sagemaker.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(srv.URL()),
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			calls++
+			return aws.Credentials{}, errors.New("no EC2 IMDS role found")
+		}),
+	})
+	_, err := callback.New(noCreds, func(o *callback.Options) { o.Retry = fast }).Fail(context.Background(), callback.MustParseToken(raw), callback.Reason{})
+	checkOneClass(t, err, callback.ErrAccessDenied)
+	var e *callback.Error
+	if !errors.As(err, &e) || e.Attempts != 0 || !strings.Contains(err.Error(), "nothing sent") {
+		t.Errorf("want 0 attempts and nothing sent: %v", err)
+	}
+	if calls != 1 || len(srv.Requests()) != 0 {
+		t.Errorf("credentials asked %d times, %d requests; want 1, 0 (not retried, not sent)", calls, len(srv.Requests()))
+	}
+}
+
+// nilOutput answers every call with neither an output nor an error, as a
+// careless wrapper of the SDK might.
+type nilOutput struct{ callback.API }
+
+func (nilOutput) SendPipelineExecutionStepFailure(context.Context, *sagemaker.SendPipelineExecutionStepFailureInput, ...func(*sagemaker.Options)) (*sagemaker.SendPipelineExecutionStepFailureOutput, error) {
+	return nil, nil
+}
+
+func TestNilOutputDoesNotPanic(t *testing.T) {
+	arn, err := callback.New(nilOutput{}).Fail(context.Background(), callback.MustParseToken("AbCdE12345"), callback.Reason{})
+	if err != nil || !arn.IsZero() {
+		t.Errorf("got %v, %v; want the zero ARN and no error", arn, err)
+	}
+}
+
 func TestOneRetryLayer(t *testing.T) {
 	// srv.Client() has the SDK's default retryer (3 attempts). Through
 	// Client, the policy's attempts are the only ones: 3, not 3 × 3.
@@ -363,10 +426,7 @@ func TestCancelDuringWait(t *testing.T) {
 			if d := returned.Sub(canceledAt); canceledAt.IsZero() || d > 50*time.Millisecond {
 				t.Errorf("returned %v after the cancel, want within milliseconds", d)
 			}
-			if !errors.Is(err, context.Canceled) {
-				t.Errorf("error does not match context.Canceled: %v", err)
-			}
-			checkOneClass(t, err, callback.ErrThrottled)
+			checkOneClass(t, err, callback.ErrThrottled, context.Canceled)
 			var api smithy.APIError
 			if !errors.As(err, &api) || api.ErrorCode() != "ThrottlingException" {
 				t.Errorf("the last service error is lost: %v", err)
@@ -382,14 +442,7 @@ func TestCanceledBeforeAnswer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	_, err := client.Fail(ctx, callback.MustParseToken(raw), callback.Reason{})
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("error %v does not match context.DeadlineExceeded", err)
-	}
-	for _, c := range classes {
-		if errors.Is(err, c) {
-			t.Errorf("error matches %v as well", c)
-		}
-	}
+	checkOneClass(t, err, context.DeadlineExceeded)
 }
 
 func TestLogging(t *testing.T) {
@@ -458,6 +511,7 @@ func TestDefaultClientLoadFailsThenRetries(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "AWS configuration") {
 		t.Fatalf("want a configuration error, got %v", err)
 	}
+	checkOneClass(t, err, callback.ErrAccessDenied)
 	// The next call tries again: with the profile fixed, the client is built.
 	t.Setenv("AWS_PROFILE", "")
 	t.Setenv("AWS_REGION", "us-east-1")

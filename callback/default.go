@@ -50,21 +50,31 @@ func SetDefault(c *Client) (previous *Client) {
 }
 
 // Fail reports that the step of tok failed, with the default Client (see
-// Default and SetDefault). It is Default(ctx) followed by Client.Fail.
+// Default and SetDefault). It is Default(ctx) followed by Client.Fail; when
+// the configuration cannot be loaded, the error is an *Error of class
+// ErrAccessDenied with nothing sent.
 func Fail(ctx context.Context, tok Token, reason Reason) (ExecutionARN, error) {
 	c, err := Default(ctx)
 	if err != nil {
-		return ExecutionARN{}, err
+		return ExecutionARN{}, configError(OpFailure, err)
 	}
 	return c.Fail(ctx, tok, reason)
 }
 
 // Succeed reports that the step of tok succeeded, with the default Client
-// (see Default and SetDefault). It is Default(ctx) followed by Client.Succeed.
+// (see Default and SetDefault). It is Default(ctx) followed by
+// Client.Succeed; when the configuration cannot be loaded, the error is an
+// *Error of class ErrAccessDenied with nothing sent.
 func Succeed(ctx context.Context, tok Token, outputs []Output) (ExecutionARN, error) {
 	c, err := Default(ctx)
 	if err != nil {
-		return ExecutionARN{}, err
+		return ExecutionARN{}, configError(OpSuccess, err)
 	}
 	return c.Succeed(ctx, tok, outputs)
+}
+
+// configError is the error of a call that could not load the default
+// configuration, which is where credentials come from.
+func configError(op string, err error) *Error {
+	return &Error{Op: op, Class: ErrAccessDenied, msg: err.Error(), err: err}
 }

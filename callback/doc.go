@@ -41,8 +41,10 @@
 // on every attempt and in every process. A retry after a lost answer, or a
 // report repeated by a restarted worker with the same reason, is recognised
 // by the service as the same request: it answers as the first time and
-// completes nothing twice. A report with a different reason for a step
-// already completed is refused with ErrConflict. Options.RequestToken
+// completes nothing twice. A report with a different reason is a different
+// request; for a step already completed, callbacktest refuses it with
+// ConflictException (ErrConflict), and the first report stands. (AWS does
+// not document what the service answers there.) Options.RequestToken
 // overrides the derivation for one call.
 //
 // # Retries: exactly one layer

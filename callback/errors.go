@@ -40,7 +40,8 @@ var (
 	ErrThrottled = errors.New("throttled")
 	// ErrAccessDenied: the credentials are missing, invalid, or not allowed to
 	// call the operation (AccessDeniedException, HTTP 403 and the signature
-	// errors). Not retried.
+	// errors), or the AWS configuration that provides them could not be
+	// loaded. Not retried.
 	ErrAccessDenied = errors.New("access denied")
 	// ErrUnavailable: the service answered with a 5xx, the connection failed,
 	// or an attempt timed out, on every attempt the policy allowed. The
@@ -57,12 +58,14 @@ var (
 // Error is the error of a completion that failed. Its message names the
 // operation, the class, the attempts made and the service's request ID, the
 // service's code and message with any echo of the token replaced by the
-// token's redacted form, and what the caller can do. It never holds the raw
-// token.
+// token's redacted form, and what the caller can do: Error() never shows the
+// raw token. The errors beneath it, which errors.As reaches (the SDK's, and
+// smithy.APIError's ErrorMessage), are the SDK's own and may echo the token:
+// log this error, not those.
 type Error struct {
 	Op        string // "SendPipelineExecutionStepFailure" or "SendPipelineExecutionStepSuccess"
 	Class     error  // one of the Err* classes, or the caller's context error
-	Attempts  int    // requests sent; 0 when the request was refused before sending
+	Attempts  int    // requests sent; 0 when nothing was sent (refused here, or the SDK failed before sending)
 	RequestID string // the service's request ID of the last answer, or ""
 	Code      string // the service's error code of the last answer, or ""
 
@@ -98,7 +101,7 @@ func (e *Error) Error() string {
 		b.WriteString(": ")
 		b.WriteString(e.msg)
 	}
-	if h := hint(e.Class); h != "" {
+	if h := hint(e.Class, e.Attempts); h != "" {
 		b.WriteString(" (")
 		b.WriteString(h)
 		b.WriteString(")")
@@ -106,8 +109,12 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// hint says what the caller can do about an error of class c.
-func hint(c error) string {
+// hint says what the caller can do about an error of class c after n
+// requests sent.
+func hint(c error, n int) string {
+	if n == 0 && c != ErrAccessDenied && c != ErrInvalid {
+		return "nothing was recorded; calling again with the same arguments is safe"
+	}
 	switch c {
 	case ErrThrottled:
 		return "calling again later with the same arguments is safe"
@@ -149,10 +156,11 @@ var accessDeniedCodes = map[string]bool{
 }
 
 // classify returns the class of err, an error from one attempt or from the
-// retry loop. The order matters: the caller's context first, then the three
-// errors the API declares, then the service's codes, then retry's view of
-// throttling and availability.
-func classify(ctx context.Context, err error) error {
+// retry loop, and whether the attempt reached the network. The order matters:
+// the three errors the API declares, then the service's codes, then
+// throttling, the caller's context, failures before sending, and retry's view
+// of availability.
+func classify(ctx context.Context, err error) (class error, sent bool) {
 	var (
 		notFound *types.ResourceNotFound
 		conflict *types.ConflictException
@@ -162,40 +170,58 @@ func classify(ctx context.Context, err error) error {
 	)
 	switch {
 	case errors.As(err, &notFound):
-		return ErrNotFound
+		return ErrNotFound, true
 	case errors.As(err, &conflict):
-		return ErrConflict
+		return ErrConflict, true
 	case errors.As(err, &limit):
-		return ErrLimitExceeded
+		return ErrLimitExceeded, true
 	case errors.Is(err, validate.ErrInvalid):
-		return ErrInvalid
+		return ErrInvalid, reached(err)
 	}
 	if errors.As(err, &apiErr) {
 		code := apiErr.ErrorCode()
 		switch {
 		case code == "ValidationException":
-			return ErrInvalid
+			return ErrInvalid, true
 		case accessDeniedCodes[code]:
-			return ErrAccessDenied
+			return ErrAccessDenied, true
 		}
 	}
 	switch {
 	case retry.IsThrottle(err):
-		return ErrThrottled
+		return ErrThrottled, true
 	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
-		return ctx.Err()
-	case retry.IsUnavailable(err):
-		return ErrUnavailable
-	case errors.As(err, &respErr) && respErr.HTTPStatusCode() == 403:
-		return ErrAccessDenied
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		// A context of the caller's own that is not ctx (it cannot be the
-		// attempt's: retry marks those ErrAttemptTimeout).
-		if ctx.Err() != nil {
-			return ctx.Err()
+		return ctx.Err(), true // it may have been sent
+	case !reached(err):
+		// The SDK failed before sending: credentials, region, endpoint,
+		// signing. It wraps a failure to get credentials as "get identity:"
+		// and gives it no type of its own.
+		if strings.Contains(err.Error(), "get identity") {
+			return ErrAccessDenied, false
 		}
+		return ErrUnexpected, false
+	case retry.IsUnavailable(err):
+		return ErrUnavailable, true
+	case errors.As(err, &respErr) && respErr.HTTPStatusCode() == 403:
+		return ErrAccessDenied, true
 	}
-	return ErrUnexpected
+	return ErrUnexpected, true
+}
+
+// reached reports whether an attempt's error shows that the request reached
+// the network: the SDK puts an *awshttp.ResponseError (status 0 for a
+// transport failure) around every error after sending, and nothing around
+// the errors of the steps before; an attempt cut by its timeout counts too.
+func reached(err error) bool {
+	var respErr *awshttp.ResponseError
+	return errors.As(err, &respErr) || errors.Is(err, retry.ErrAttemptTimeout)
+}
+
+// retryable is the retry policy's classifier for Client: retry's, except
+// for failures before sending (a missing credential found again and again
+// through IMDS is not worth the waits).
+func retryable(err error) bool {
+	return retry.Retryable(err) && reached(err)
 }
 
 // newError builds the error of a failed call. last is the last attempt's
@@ -210,7 +236,13 @@ func newError(ctx context.Context, op string, err error, tok Token) *Error {
 			last = re.Err
 		}
 	}
-	e.Class = classify(ctx, last)
+	var sent bool
+	e.Class, sent = classify(ctx, last)
+	if !sent && e.Attempts > 0 {
+		// The last attempt never left: it is not counted. The ones before
+		// it, if any, were sent (a failure before sending is not retried).
+		e.Attempts--
+	}
 	if ctx.Err() != nil && e.Class != ctx.Err() && errors.Is(err, ctx.Err()) {
 		// The caller's context ended during a wait: the class stays that of
 		// the last answer, and the message says the call was cut short.

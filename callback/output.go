@@ -10,11 +10,14 @@ const MaxOutputs = validate.MaxOutputParameters
 // code points and a Value of at most 1024, both valid UTF-8. An Output is made
 // by NewOutput or MustNewOutput, so every Output is valid. It is comparable.
 //
-// The model requires both members but allows both to be empty, so the zero
-// Output is a valid parameter with an empty name and an empty value; it is
-// sent as such.
+// The model requires both members and allows both to be empty:
+// NewOutput("", "") is a valid parameter with an empty name and value. The
+// zero Output is not: it is an Output that was never made (an unfilled
+// element of make([]Output, n), say), and Succeed refuses it, with an error
+// naming its index, rather than send an empty parameter nobody meant.
 type Output struct {
 	name, value string
+	ok          bool // made by NewOutput
 }
 
 // NewOutput returns the output parameter name=value, or an error if the name
@@ -28,7 +31,7 @@ func NewOutput(name, value string) (Output, error) {
 	if err := validate.OutputParameterValue.Check(value); err != nil {
 		return Output{}, err
 	}
-	return Output{name: name, value: value}, nil
+	return Output{name: name, value: value, ok: true}, nil
 }
 
 // MustNewOutput is NewOutput for tests and examples with hard-coded values: it
@@ -40,6 +43,9 @@ func MustNewOutput(name, value string) Output {
 	}
 	return o
 }
+
+// IsZero reports whether o is the zero Output, which was never made.
+func (o Output) IsZero() bool { return !o.ok }
 
 // Name returns the parameter's name.
 func (o Output) Name() string { return o.name }

@@ -44,8 +44,10 @@ func TestNewOutput(t *testing.T) {
 			}
 		})
 	}
-	if (callback.Output{}) != callback.MustNewOutput("", "") {
-		t.Error("the zero Output is not the empty parameter")
+	// The empty parameter is valid; the zero Output is not one: it was never
+	// made.
+	if empty := callback.MustNewOutput("", ""); empty.IsZero() || (callback.Output{}) == empty || !(callback.Output{}).IsZero() {
+		t.Error("the zero Output and the empty parameter are not told apart")
 	}
 }
 

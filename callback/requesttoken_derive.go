@@ -33,9 +33,10 @@ const derivedLen = len(requestTokenPrefix) + 2*sha256.Size
 // So a repeat of a report is recognised as the same request, even from a
 // restarted process: when a worker reports the same step again with the same
 // reason, the service answers with the first answer and completes nothing
-// twice. With a different reason the token differs, and the service refuses
-// the second completion of a completed step (ErrConflict): the first report
-// stands. Build reasons from stable text (no timestamps or attempt numbers)
+// twice. With a different reason the token differs: the second completion of
+// a completed step is refused (ErrConflict) and the first report stands; that
+// is what callbacktest does, since AWS does not document the service's
+// answer there. Build reasons from stable text (no timestamps or attempt numbers)
 // when a retry after a restart should be recognised.
 func FailureRequestToken(tok Token, reason Reason) RequestToken {
 	var stack [stackBuf]byte

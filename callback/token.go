@@ -28,40 +28,116 @@ import (
 // the same token always shows the same fingerprint, so log lines can be
 // correlated, but the value cannot be read back. Inside a struct field that fmt
 // cannot reach through methods (an unexported field), the Token shows as an
-// opaque number that is not the raw value either: the value is held encoded
-// with a per-process key.
+// opaque number that is not the raw value either: the value is held under a
+// keyed permutation whose key is drawn per process (see permute).
 type Token struct {
-	// v is the token as a base-62 number plus one, XORed with tokenKey.
-	// tokenKey's top bit is set and the number is below 2^60, so v is never 0
-	// for a valid token.
+	// v is the token's 60-bit packing (six bits a character, see pack) under
+	// a keyed permutation of 64-bit values (see permute). The key is drawn
+	// once per process, so v means nothing outside the process, and knowing
+	// one token and its v does not give away other tokens.
 	v uint64
 }
 
 // tokenLen is the length of every CallbackToken (the model's min and max).
 const tokenLen = 10
 
-// tokenKey is the per-process key that a Token's value is XORed with, so that
-// fmt, which prints unexported fields without calling methods, never shows an
-// encoding that could be read back without it.
-var tokenKey = func() uint64 {
-	var b [8]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24)
-	return binary.LittleEndian.Uint64(b[:]) | 1<<63
-}()
-
 const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
-// digit returns c's value in alphabet, or -1.
-func digit(c byte) int {
-	switch {
-	case '0' <= c && c <= '9':
-		return int(c - '0')
-	case 'A' <= c && c <= 'Z':
-		return int(c-'A') + 10
-	case 'a' <= c && c <= 'z':
-		return int(c-'a') + 36
+// digits maps a byte to its index in alphabet, or -1.
+var digits = func() (t [256]int8) {
+	for i := range t {
+		t[i] = -1
 	}
-	return -1
+	for i := 0; i < len(alphabet); i++ {
+		t[alphabet[i]] = int8(i)
+	}
+	return t
+}()
+
+// pack returns the 60-bit packing of a 10-byte string of [0-9A-Za-z], six
+// bits a character, and whether s is one. The lookups are independent, so
+// the processor does them at once.
+func pack(s string) (uint64, bool) {
+	if len(s) != tokenLen {
+		return 0, false
+	}
+	_ = s[9]
+	d0, d1, d2, d3, d4 := digits[s[0]], digits[s[1]], digits[s[2]], digits[s[3]], digits[s[4]]
+	d5, d6, d7, d8, d9 := digits[s[5]], digits[s[6]], digits[s[7]], digits[s[8]], digits[s[9]]
+	if d0|d1|d2|d3|d4|d5|d6|d7|d8|d9 < 0 {
+		return 0, false
+	}
+	return uint64(d0)<<54 | uint64(d1)<<48 | uint64(d2)<<42 | uint64(d3)<<36 | uint64(d4)<<30 |
+		uint64(d5)<<24 | uint64(d6)<<18 | uint64(d7)<<12 | uint64(d8)<<6 | uint64(d9), true
+}
+
+// unpack writes the token whose packing is n into b.
+func unpack(n uint64, b *[tokenLen]byte) {
+	for i := tokenLen - 1; i >= 0; i-- {
+		b[i] = alphabet[n&63]
+		n >>= 6
+	}
+}
+
+// validPacking reports whether n is the packing of some token.
+func validPacking(n uint64) bool {
+	if n>>60 != 0 {
+		return false
+	}
+	for i := 0; i < tokenLen; i++ {
+		if n&63 >= uint64(len(alphabet)) {
+			return false
+		}
+		n >>= 6
+	}
+	return true
+}
+
+// tokenKeys are the round keys of permute, drawn once per process such that
+// no valid token is held as 0, the zero Token.
+var tokenKeys = func() (k [4]uint64) {
+	for {
+		var b [32]byte
+		_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24)
+		for i := range k {
+			k[i] = binary.LittleEndian.Uint64(b[8*i:])
+		}
+		if !validPacking(unpermute(0, &k)) {
+			return k
+		}
+	}
+}()
+
+// round is the Feistel round function: a keyed 32-bit mix
+// (multiply, xor-shift, multiply).
+func round(r uint32, k uint64) uint32 {
+	x := uint64(r)*0x9E3779B97F4A7C15 ^ k
+	x ^= x >> 32
+	x *= 0xD6E8FEB86659FD93
+	return uint32(x >> 32)
+}
+
+// permute is a four-round Feistel network over the two 32-bit halves of n,
+// keyed by k: a permutation of 64-bit values that hides the packing from
+// fmt, which prints an unexported field's number without calling methods.
+// It is not a standard cipher; it keeps tokens out of logs and out of casual
+// reach, and unlike a plain XOR with a key, one known token and its number
+// do not reveal the others (TestTokenKnownPlaintext).
+func permute(n uint64, k *[4]uint64) uint64 {
+	l, r := uint32(n>>32), uint32(n)
+	for i := 0; i < 4; i++ {
+		l, r = r, l^round(r, k[i])
+	}
+	return uint64(l)<<32 | uint64(r)
+}
+
+// unpermute is the inverse of permute.
+func unpermute(v uint64, k *[4]uint64) uint64 {
+	l, r := uint32(v>>32), uint32(v)
+	for i := 3; i >= 0; i-- {
+		l, r = r^round(l, k[i]), l
+	}
+	return uint64(l)<<32 | uint64(r)
 }
 
 // ParseToken returns the Token for s, or an error if s is not a valid
@@ -69,19 +145,12 @@ func digit(c byte) int {
 // (^[a-zA-Z0-9]+$). The error is a *validate.Error naming the field and the
 // rule; it never holds s. ParseToken allocates nothing when s is valid.
 func ParseToken(s string) (Token, error) {
-	var n uint64
-	if len(s) == tokenLen {
-		for i := 0; i < tokenLen; i++ {
-			d := digit(s[i])
-			if d < 0 {
-				return Token{}, validate.CallbackToken.Check(s)
-			}
-			n = n*62 + uint64(d)
-		}
-		return Token{v: (n + 1) ^ tokenKey}, nil
+	n, ok := pack(s)
+	if !ok {
+		// Let validate say why: length in code points, UTF-8, or pattern.
+		return Token{}, validate.CallbackToken.Check(s)
 	}
-	// Not 10 bytes: let validate say why (length in code points, or UTF-8).
-	return Token{}, validate.CallbackToken.Check(s)
+	return Token{v: permute(n, &tokenKeys)}, nil
 }
 
 // MustParseToken is ParseToken for tests and examples with hard-coded tokens:
@@ -111,11 +180,7 @@ func (t Token) Reveal() string {
 
 // put writes the raw token into b.
 func (t Token) put(b *[tokenLen]byte) {
-	n := (t.v ^ tokenKey) - 1
-	for i := tokenLen - 1; i >= 0; i-- {
-		b[i] = alphabet[n%62]
-		n /= 62
-	}
+	unpack(unpermute(t.v, &tokenKeys), b)
 }
 
 // Fingerprint returns the first 8 hex digits of the SHA-256 of the raw token,

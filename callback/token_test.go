@@ -3,6 +3,8 @@ package callback_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math/bits"
 	"regexp"
 	"strings"
 	"testing"
@@ -203,4 +205,52 @@ func FuzzParseToken(f *testing.F) {
 			t.Fatalf("String shows the token")
 		}
 	})
+}
+
+// TestTokenKnownPlaintext checks that knowing one token and the number fmt
+// prints for it (from an unexported field, where fmt cannot call methods)
+// does not reveal another token: the attack that breaks a plain XOR with a
+// per-process key.
+func TestTokenKnownPlaintext(t *testing.T) {
+	type wrapped struct{ tok callback.Token }
+	number := func(tok callback.Token) uint64 {
+		var n uint64
+		if _, err := fmt.Sscanf(fmt.Sprint(wrapped{tok}), "{{%d}}", &n); err != nil {
+			t.Fatalf("unexpected form %q: %v", fmt.Sprint(wrapped{tok}), err)
+		}
+		return n
+	}
+	known := callback.MustParseToken("AbCdE12345")
+	secret := callback.MustParseToken("SYZ8ExZ3Sd")
+	// A plain XOR key would be number(known) ^ encode(known); recovering it
+	// and applying it to the secret's number must not give the secret, under
+	// either packing (base 62 or six bits a character).
+	for name, enc := range map[string]func(string) uint64{"base62": base62, "6-bit": sixBits} {
+		key := number(known) ^ enc(known.Reveal())
+		if guess := number(secret) ^ key; guess == enc(secret.Reveal()) {
+			t.Errorf("%s: XOR recovery with one known token reveals another", name)
+		}
+	}
+	// Nor do the numbers of tokens that differ in one character differ in
+	// only a few bits, as a linear encoding's would.
+	a, b := number(callback.MustParseToken("AAAAAAAAAA")), number(callback.MustParseToken("AAAAAAAAAB"))
+	if d := bits.OnesCount64(a ^ b); d < 12 {
+		t.Errorf("neighbouring tokens differ in %d bits of 64", d)
+	}
+}
+
+func base62(s string) uint64 {
+	var n uint64
+	for i := 0; i < len(s); i++ {
+		n = n*62 + uint64(strings.IndexByte("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", s[i]))
+	}
+	return n + 1
+}
+
+func sixBits(s string) uint64 {
+	var n uint64
+	for i := 0; i < len(s); i++ {
+		n = n<<6 | uint64(strings.IndexByte("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", s[i]))
+	}
+	return n
 }

@@ -37,6 +37,11 @@ const (
 	DefaultAttemptTimeout = 15 * time.Second
 )
 
+// LongestInterval caps InitialInterval and MaxInterval: a longer wait is
+// taken as this one. It keeps the jittered interval, computed in float64,
+// far from overflowing a time.Duration.
+const LongestInterval = 24 * time.Hour
+
 // Policy says how often and for how long Do retries.
 //
 // The zero value of every field means "use the default" (the Default...
@@ -63,7 +68,7 @@ type Policy struct {
 	// MaxInterval caps the interval before jitter is applied, so with
 	// jitter a single wait can reach MaxInterval*(1+RandomizationFactor)
 	// (the semantics of backoff.ExponentialBackOff). Zero or negative means
-	// DefaultMaxInterval. A MaxInterval below InitialInterval is raised to
+	// DefaultMaxInterval; more than LongestInterval means LongestInterval. A MaxInterval below InitialInterval is raised to
 	// InitialInterval.
 	MaxInterval time.Duration
 
@@ -120,6 +125,8 @@ func (p Policy) resolve() Policy {
 	if p.MaxInterval <= 0 {
 		p.MaxInterval = DefaultMaxInterval
 	}
+	p.InitialInterval = min(p.InitialInterval, LongestInterval)
+	p.MaxInterval = min(p.MaxInterval, LongestInterval)
 	if p.MaxInterval < p.InitialInterval {
 		p.MaxInterval = p.InitialInterval
 	}

@@ -260,10 +260,36 @@ func runAttempt(ctx context.Context, d time.Duration, op func(context.Context) e
 	defer cancel()
 	err := op(actx)
 	if err != nil && actx.Err() != nil && ctx.Err() == nil && !errors.Is(err, ErrAttemptTimeout) {
-		err = fmt.Errorf("%w after %v: %w", ErrAttemptTimeout, d, err)
+		err = &attemptTimeoutError{d: d, err: err}
 	}
 	return err
 }
+
+// attemptTimeoutError is an attempt's error when the attempt ran out of its
+// own time while the caller's context was live. It matches ErrAttemptTimeout
+// and, through Is and As, what the attempt's error matches, except the
+// context errors: the attempt's deadline is not the caller's, and a caller
+// testing errors.Is(err, context.DeadlineExceeded) asks about its own.
+type attemptTimeoutError struct {
+	d   time.Duration
+	err error
+}
+
+func (e *attemptTimeoutError) Error() string {
+	return ErrAttemptTimeout.Error() + " after " + e.d.String() + ": " + e.err.Error()
+}
+
+func (e *attemptTimeoutError) Is(target error) bool {
+	switch target {
+	case ErrAttemptTimeout:
+		return true
+	case context.DeadlineExceeded, context.Canceled:
+		return false
+	}
+	return errors.Is(e.err, target)
+}
+
+func (e *attemptTimeoutError) As(target any) bool { return errors.As(e.err, target) }
 
 // contextReason is Error.Reason for a caller's context that has ended:
 // ctx.Err(), or ctx.Err() joined with a distinct cause.

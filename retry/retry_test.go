@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"sync/atomic"
@@ -291,8 +292,13 @@ func TestDoAttemptTimeoutCutsHungOp(t *testing.T) {
 		t.Errorf("took %v", took)
 	}
 	for i, w := range waits {
-		if !errors.Is(w.Err, retry.ErrAttemptTimeout) || !errors.Is(w.Err, context.DeadlineExceeded) {
+		if !errors.Is(w.Err, retry.ErrAttemptTimeout) {
 			t.Errorf("wait %d: Err = %v, want ErrAttemptTimeout wrapping the SDK's error", i, w.Err)
+		}
+		// The attempt's deadline is not the caller's: the error must not
+		// pass for the caller's context running out.
+		if errors.Is(w.Err, context.DeadlineExceeded) || errors.Is(w.Err, context.Canceled) {
+			t.Errorf("wait %d: an attempt timeout matches a context error: %v", i, w.Err)
 		}
 		var ce *smithy.CanceledError
 		if !errors.As(w.Err, &ce) {
@@ -595,3 +601,23 @@ func BenchmarkRetryable(b *testing.B) {
 		})
 	}
 }
+
+func TestHugeIntervalsDoNotOverflow(t *testing.T) {
+	var delays []time.Duration
+	p := retry.Policy{MaxAttempts: 4, InitialInterval: math.MaxInt64, MaxInterval: math.MaxInt64, Multiplier: 1e9, MaxElapsedTime: -1}
+	_ = retry.Do(context.Background(), p, func(context.Context) error { return errRetryableForTest }, func(o *retry.Options) {
+		o.Timer = newFakeTimer(true)
+		o.Retryable = func(error) bool { return true }
+		o.OnRetry = func(w retry.Wait) { delays = append(delays, w.Delay) }
+	})
+	for _, d := range delays {
+		if d <= 0 || d > retry.LongestInterval*2 {
+			t.Errorf("delay %v out of range (0, %v]", d, 2*retry.LongestInterval)
+		}
+	}
+	if len(delays) == 0 {
+		t.Error("no waits")
+	}
+}
+
+var errRetryableForTest = errors.New("retry me")
