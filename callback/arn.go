@@ -2,6 +2,7 @@ package callback
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"unicode/utf8"
 
@@ -41,7 +42,7 @@ const arnPattern = `^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:pipeline\/.
 func ParseExecutionARN(s string) (ExecutionARN, error) {
 	a := executionARN(s)
 	if !a.valid {
-		return ExecutionARN{}, errors.Join(errARN, validate.ErrInvalid)
+		return ExecutionARN{}, fmt.Errorf("%w: %w", errARN, validate.ErrInvalid)
 	}
 	return a, nil
 }

@@ -26,7 +26,7 @@ type Reason struct {
 
 // ParseReason returns s as a Reason, or an error if s is not valid UTF-8 or
 // holds more than 256 code points. The error is a *validate.Error. It allocates
-// nothing when s is valid. Use NewReason where any text must be accepted.
+// nothing when s is valid (TestParseReasonNoAllocs). Use NewReason where any text must be accepted.
 func ParseReason(s string) (Reason, error) {
 	if err := validate.FailureReason.Check(s); err != nil {
 		return Reason{}, err

@@ -143,7 +143,8 @@ func unpermute(v uint64, k *[4]uint64) uint64 {
 // ParseToken returns the Token for s, or an error if s is not a valid
 // CallbackToken: exactly 10 characters, each an ASCII letter or digit
 // (^[a-zA-Z0-9]+$). The error is a *validate.Error naming the field and the
-// rule; it never holds s. ParseToken allocates nothing when s is valid.
+// rule; it never holds s. ParseToken allocates nothing when s is valid
+// (TestParseTokenNoAllocs).
 func ParseToken(s string) (Token, error) {
 	n, ok := pack(s)
 	if !ok {

@@ -33,7 +33,7 @@
 // "OutputParameters[3].Name"), the rule, the limits and the length seen, and
 // never the value, so it is safe to log even for a CallbackToken. Every
 // violation matches ErrInvalid with errors.Is. On valid input the checks
-// allocate nothing.
+// allocate nothing (TestNoAllocs).
 //
 // # Plain SDK clients
 //

@@ -11,7 +11,7 @@ import (
 // the model's rules and returns every violation at once, as Errors, or nil.
 // A nil ClientRequestToken or FailureReason is valid: the first is filled by
 // the SDK, the second is optional. FailureInput allocates nothing when the
-// input is valid.
+// input is valid (TestNoAllocs).
 func FailureInput(in *sagemaker.SendPipelineExecutionStepFailureInput) error {
 	if in == nil {
 		return Errors{required(CallbackToken.String())}
@@ -30,7 +30,7 @@ func FailureInput(in *sagemaker.SendPipelineExecutionStepFailureInput) error {
 // the model's rules and returns every violation at once, as Errors, or nil:
 // the token, the ClientRequestToken, at most 50 output parameters, and each
 // parameter's Name and Value (both required). It allocates nothing when the
-// input is valid.
+// input is valid (TestNoAllocs).
 func SuccessInput(in *sagemaker.SendPipelineExecutionStepSuccessInput) error {
 	if in == nil {
 		return Errors{required(CallbackToken.String())}

@@ -200,6 +200,24 @@ func TestWithInputChecksAfterAutoFill(t *testing.T) {
 	}
 }
 
+// shortTokens is an idempotency token provider that fills in a token too
+// short for the model.
+type shortTokens struct{}
+
+func (shortTokens) GetIdempotencyToken() (string, error) { return "short", nil }
+
+// TestWithInputChecksSeesFilledToken: the check runs after the SDK fills a
+// missing ClientRequestToken, so a provider that fills an invalid one is
+// caught. (Were the check before the fill, it would see nil and pass.)
+func TestWithInputChecksSeesFilledToken(t *testing.T) {
+	client, rec := newClient(t, validate.WithInputChecks(), func(o *sagemaker.Options) {
+		o.IdempotencyTokenProvider = shortTokens{}
+	})
+	_, err := client.SendPipelineExecutionStepFailure(context.Background(),
+		&sagemaker.SendPipelineExecutionStepFailureInput{CallbackToken: aws.String(goodToken)})
+	wantRefused(t, err, rec, "ClientRequestToken")
+}
+
 func TestWithInputChecksOtherOperations(t *testing.T) {
 	client, rec := newClient(t, validate.WithInputChecks())
 	out, err := client.DescribePipeline(context.Background(), &sagemaker.DescribePipelineInput{PipelineName: aws.String("p")})

@@ -65,7 +65,8 @@ func (m Member) String() string {
 // Check reports whether s is a valid value of the member: valid UTF-8, a length
 // in code points within the limits, and a match of the pattern. It returns nil
 // or an *Error that names the member and the rule broken; for a CallbackToken
-// the error never holds the value. Check allocates nothing when s is valid.
+// the error never holds the value. Check allocates nothing when s is valid
+// (TestNoAllocs).
 // For OutputParameters, which is a list, use CheckCount.
 func (m Member) Check(s string) error {
 	if m == 0 || int(m) >= len(specs) || specs[m].List {
