@@ -31,7 +31,7 @@ func TestFailOverhead(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector distorts timings and allocations")
 	}
-	const rounds, perRound = 10, 400
+	const rounds, perRound = 20, 300
 	srv := callbacktest.NewServer()
 	defer srv.Close()
 	api := srv.Client()
@@ -56,7 +56,7 @@ func TestFailOverhead(t *testing.T) {
 			}
 		}
 	}
-	measure := func(f func([]string)) (perCall time.Duration, allocs float64) {
+	measure := func(f func([]string)) (perCall, cpu time.Duration, allocs float64) {
 		tokens := steps(srv, perRound)
 		var before, after runtimeStats
 		before.read()
@@ -64,12 +64,12 @@ func TestFailOverhead(t *testing.T) {
 		f(tokens)
 		elapsed := time.Since(start)
 		after.read()
-		return elapsed / perRound, float64(after.mallocs-before.mallocs) / perRound
+		return elapsed / perRound, (after.cpu - before.cpu) / perRound, float64(after.mallocs-before.mallocs) / perRound
 	}
 	raw(steps(srv, 50)) // warm up connections and pools
 	facade(steps(srv, 50))
 
-	var rawT, facT []time.Duration
+	var rawT, facT, rawC, facC []time.Duration
 	var rawA, facA []float64
 	for i := 0; i < rounds; i++ {
 		// ABBA order, so neither side always runs second (after the other's
@@ -80,19 +80,20 @@ func TestFailOverhead(t *testing.T) {
 		}
 		for _, isRaw := range order {
 			if isRaw {
-				d, a := measure(raw)
-				rawT, rawA = append(rawT, d), append(rawA, a)
+				d, c, a := measure(raw)
+				rawT, rawC, rawA = append(rawT, d), append(rawC, c), append(rawA, a)
 			} else {
-				d, a := measure(facade)
-				facT, facA = append(facT, d), append(facA, a)
+				d, c, a := measure(facade)
+				facT, facC, facA = append(facT, d), append(facC, c), append(facA, a)
 			}
 		}
 	}
 	rt, ft := median(rawT), median(facT)
 	ra, fa := medianF(rawA), medianF(facA)
 	ratio := float64(ft) / float64(rt)
-	t.Logf("raw SDK call %v, %.0f allocs; Client.Fail %v, %.0f allocs: time ×%.3f, %+.0f allocs (medians of %d rounds of %d calls)",
-		rt, ra, ft, fa, ratio, fa-ra, rounds, perRound)
+	rc, fc := median(rawC), median(facC)
+	t.Logf("raw SDK call %v (CPU %v), %.0f allocs; Client.Fail %v (CPU %v), %.0f allocs: time ×%.3f, CPU ×%.3f, %+.0f allocs (medians of %d rounds of %d calls)",
+		rt, rc, ra, ft, fc, fa, ratio, float64(fc)/float64(rc), fa-ra, rounds, perRound)
 	if fa-ra > 15 {
 		t.Errorf("Client.Fail allocates %.0f more per call than the raw SDK call, budget 15", fa-ra)
 	}
