@@ -39,6 +39,14 @@ func Length(s string) (n int, valid bool) {
 			}
 			continue
 		}
+		// Two-byte sequences (Latin, Greek, Cyrillic, Hebrew, Arabic...)
+		// without the general decoder: a lead byte C2 to DF, then a
+		// continuation byte.
+		if c := s[i]; 0xC2 <= c && c <= 0xDF && i+1 < len(s) && s[i+1]&0xC0 == 0x80 {
+			i += 2
+			n++
+			continue
+		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size == 1 {
 			return n, false
