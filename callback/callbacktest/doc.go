@@ -2,8 +2,11 @@
 // that answers SendPipelineExecutionStepFailure and
 // SendPipelineExecutionStepSuccess over real HTTP on a loopback address, as
 // AWS does, so that the real AWS SDK client (or any other SDK, or the AWS CLI
-// with --endpoint-url) can talk to it. It is to SageMaker Pipelines' callback
-// steps what net/http/httptest is to an HTTP server.
+// with --endpoint-url) can talk to it. The same server is the SQS queue that
+// callback steps send their messages to (SQSClient, QueueURL), and starts and
+// stops steps as a pipeline does (StartStep, StopExecution), so that a worker
+// can be tested end to end. It is to SageMaker Pipelines' callback steps what
+// net/http/httptest is to an HTTP server.
 //
 // # Use in a test
 //
@@ -94,6 +97,118 @@
 // a success without an ARN: a fault that drops closes the connection, and a
 // panic while serving is answered with HTTP 500 InternalFailure.
 //
+// # The SQS queue and the pipeline
+//
+// The same server is also one SQS queue, for the other half of a callback
+// step's loop: SQSClient returns a real *sqs.Client of the AWS SDK pointed at
+// it, and QueueURL the queue's URL ("http://127.0.0.1:PORT/123456789012/callbacktest").
+// A request with an X-Amz-Target of AmazonSQS.* in the SQS JSON protocol
+// (Content-Type application/x-amz-json-1.0) goes to the queue; everything
+// else to the fake SageMaker. The queue serves ReceiveMessage (long polls
+// with WaitTimeSeconds, woken by a send, cut short by Close or by the client
+// going away; MaxNumberOfMessages 1 to 10; VisibilityTimeout; the system
+// attributes ApproximateReceiveCount, SentTimestamp,
+// ApproximateFirstReceiveTimestamp and SenderId), SendMessage (with
+// DelaySeconds), DeleteMessage, ChangeMessageVisibility and GetQueueUrl.
+// Messages are handed out in the order they were sent. Each receive gives a
+// fresh ReceiptHandle; a message whose visibility timeout runs out is
+// received again, with its ApproximateReceiveCount one higher.
+//
+// StartStep starts a callback step as SageMaker Pipelines does: it registers
+// a step (as NewStep) and puts its message on the queue,
+//
+//	{"token":"…","pipelineExecutionArn":"arn:aws:sagemaker:…","arguments":{…},"status":"Executing"}
+//
+// and StopExecution puts the "Stopping" message of an execution's waiting
+// step, as StopPipelineExecution makes SageMaker do; the step keeps waiting
+// until a worker completes it. StepMessage makes such a body, and
+// SendQueueMessage puts any body on the queue without a request (a
+// malformed one, say).
+//
+// QueueMessages returns every message sent, with its state (MessageVisible,
+// MessageDelayed, MessageInFlight, MessageDeleted, MessageDeadLettered), its
+// receive count and its stale deletes; QueueStats counts messages by state and
+// the calls answered. Options.Queue sets the queue's name, its default
+// visibility timeout, a redrive policy (MaxReceiveCount: a message received
+// that many times is moved aside, as to a dead-letter queue, the next time it
+// would be received), and Second, the real length of one second of the SQS
+// API: with Second set to 10ms, a VisibilityTimeout of 3 runs out after 30ms
+// and tests of visibility and redelivery take milliseconds. Visibility and
+// long polls run on real time scaled by Second, whatever Options.Now says.
+//
+// Errors come as SQS sends them on its JSON protocol: HTTP 400 with the
+// shape in the body's __type ("com.amazonaws.sqs#QueueDoesNotExist"), the
+// message as "message", and the query protocol's code in the
+// x-amzn-query-error header ("AWS.SimpleQueueService.NonExistentQueue;Sender"),
+// which the SDK reports as the error code. So the SDK returns
+// *types.QueueDoesNotExist (ErrorCode "AWS.SimpleQueueService.NonExistentQueue")
+// for an unknown QueueUrl or QueueName, *types.ReceiptHandleIsInvalid for a
+// receipt handle the queue never issued, *types.InvalidMessageContents for a
+// body with characters SQS refuses, and smithy.APIError with the codes
+// InvalidParameterValue and MissingParameter for out-of-range or missing
+// parameters.
+//
+// Faults reach the queue only when aimed at one of its operations:
+// FailNext(1, Throttle.ForOperation(OpDeleteMessage)) fails the next
+// DeleteMessage with HTTP 400 RequestThrottled (*types.RequestThrottled, which
+// the SDK retries); InternalError, Unavailable, ResetBeforeCommit,
+// DropAfterCommit (the operation is done, its answer lost: a deleted message,
+// or messages received and lost until their visibility timeout) and Delay
+// work as for SageMaker; LimitExceeded answers HTTP 403 OverLimit. A fault
+// with no aim, or aimed at a SageMaker operation, never reaches the queue.
+// SQS requests are not listed by Requests, nor given to Options.OnRequest.
+//
+// # Receipt handles: the fake's choices
+//
+// SQS documents that DeleteMessage needs the most recent receipt handle of a
+// message, and that with an older one "the request succeeds, but the message
+// will not be deleted"; in practice standard queues have been seen to delete
+// with an older handle too. The fake takes the documented, strict side, which
+// is the one code must survive:
+//
+//   - DeleteMessage with the latest handle deletes the message, whether its
+//     visibility timeout has run out or not (as long as no one received it
+//     since).
+//   - DeleteMessage with a stale handle (the message was received again
+//     since) answers 200 and deletes nothing; QueueMessage.StaleDeletes
+//     and QueueStats.StaleDeletes count it, so a test can see a worker that
+//     relies on it.
+//   - DeleteMessage of a message already deleted answers 200.
+//   - ChangeMessageVisibility with the latest handle of a message in flight
+//     sets its visibility from now (0 makes it visible at once). On a message
+//     whose visibility timeout ran out and that no one received since, it
+//     answers 200 and does nothing, as SQS does.
+//   - ChangeMessageVisibility with a stale handle, or for a deleted message,
+//     answers HTTP 400 InvalidParameterValue "Value … for parameter
+//     ReceiptHandle is invalid. Reason: Message does not exist or is not
+//     available for visibility timeout change." (SQS's message for a deleted
+//     message; what SQS answers for a stale handle is not documented.)
+//   - A handle the queue never issued is ReceiptHandleIsInvalid for both.
+//
+// # Where the fake queue differs from SQS
+//
+//   - There is one queue, a standard queue: no FIFO queues, message groups or
+//     deduplication, no CreateQueue, DeleteQueue, PurgeQueue, queue
+//     attributes or tags, no batch operations, no message attributes (sent
+//     ones are ignored, MD5OfMessageAttributes is never returned).
+//   - Delivery is exactly in order and exactly once per receive: SQS's
+//     standard queues may reorder and, rarely, deliver a message twice at
+//     once. ApproximateReceiveCount is exact.
+//   - A QueueUrl is matched by its path (/ACCOUNT/NAME) only, so localhost
+//     and 127.0.0.1 both work.
+//   - The 12-hour limit on a message's total visibility is not enforced;
+//     retention periods never run out; the in-flight limit is never reached.
+//   - Only the scope of the SigV4 credential (service sqs) is checked, as for
+//     SageMaker. The AWS query protocol (form-encoded requests) is not
+//     served. The messages of SerializationException and
+//     UnknownOperationException are the fake's own, and so is the __type of
+//     the unmodeled errors (com.amazonaws.sqs#InvalidParameterValue).
+//   - The maximum message size is 1 MiB, SQS's limit since August 2025.
+//   - A long poll whose client went away ends once the server notices, which
+//     on a busy machine takes a moment; a message sent meanwhile may be handed
+//     to it and then come back only after its visibility timeout, as with SQS.
+//     QueueStats.Polling tells when no poll is left.
+//
 // # Choices where AWS is silent
 //
 // AWS documents none of the following; the fake chooses, and tests of code
@@ -140,8 +255,8 @@
 //   - Only the two callback operations exist. Any other X-Amz-Target,
 //     SageMaker's included, is UnknownOperationException.
 //   - The request body is limited to 8 MiB (413 RequestEntityTooLargeException).
-//   - The fake keeps every request's record and every step until Close; it is
-//     meant for tests and local tools, not for long runs.
+//   - The fake keeps every request's record, every step and every message
+//     until Close; it is meant for tests and local tools, not for long runs.
 //
 // The sources for AWS's behaviour: the SageMaker service model and API
 // reference (members, constraints, errors); captures of real SageMaker

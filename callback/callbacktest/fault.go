@@ -1,7 +1,6 @@
 package callbacktest
 
 import (
-	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -73,7 +72,9 @@ func Delay(d time.Duration) Fault {
 
 // ForOperation returns f aimed at one operation: only requests for op meet
 // it. op is the short name, OpFailure or OpSuccess; the X-Amz-Target form
-// "SageMaker.SendPipelineExecutionStepFailure" is accepted too.
+// "SageMaker.SendPipelineExecutionStepFailure" is accepted too. It may also
+// name an operation of the fake SQS queue (OpReceiveMessage, ...): faults
+// reach the queue only when aimed at one of its operations.
 func (f Fault) ForOperation(op string) Fault {
 	f.op = strings.TrimPrefix(op, targetPrefix)
 	return f
@@ -165,10 +166,13 @@ func (s *Server) FailNext(n int, f Fault) {
 // drawn from a generator seeded with Options.Seed: the same seed and the same
 // order of requests meet the same faults. Queued FailNext faults come first;
 // several FailRandom faults are tried in the order they were added, the first
-// drawn wins. It panics when p is not within [0, 1].
+// drawn wins. A p below 0 (or NaN) is taken as 0, above 1 as 1.
 func (s *Server) FailRandom(p float64, f Fault) {
-	if p < 0 || p > 1 || math.IsNaN(p) {
-		panic(fmt.Sprintf("callbacktest: FailRandom: probability %v is not within [0, 1]", p))
+	switch {
+	case math.IsNaN(p) || p < 0:
+		p = 0
+	case p > 1:
+		p = 1
 	}
 	if p == 0 || f.kind == kindNone {
 		return

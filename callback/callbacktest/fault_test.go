@@ -286,17 +286,17 @@ func TestFailRandomIsDeterministic(t *testing.T) {
 	}
 }
 
-func TestFailRandomPanics(t *testing.T) {
+func TestFailRandomClampsProbability(t *testing.T) {
 	srv := newServer(t)
-	for _, p := range []float64{-0.1, 1.1} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("FailRandom(%v) did not panic", p)
-				}
-			}()
-			srv.FailRandom(p, callbacktest.Throttle)
-		}()
+	srv.FailRandom(-0.1, callbacktest.Throttle) // taken as 0: never
+	tok, _ := srv.NewStep()
+	if _, err := sendFailure(t, srv, &sagemaker.SendPipelineExecutionStepFailureInput{CallbackToken: aws.String(tok)}, noRetry); err != nil {
+		t.Fatalf("p < 0 faulted: %v", err)
+	}
+	srv.FailRandom(1.1, callbacktest.Throttle) // taken as 1: always
+	tok, _ = srv.NewStep()
+	if _, err := sendFailure(t, srv, &sagemaker.SendPipelineExecutionStepFailureInput{CallbackToken: aws.String(tok)}, noRetry); err == nil {
+		t.Fatal("p > 1 did not fault")
 	}
 }
 

@@ -15,8 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
-
-	"github.com/stepcallback/sagemaker-callback/validate"
 )
 
 // The statuses of a Step.
@@ -84,13 +82,16 @@ type Options struct {
 	// after its answer was written (or its connection closed), on the
 	// goroutine that served it. It must not call Close.
 	OnRequest func(Request)
+
+	// Queue configures the fake SQS queue (see SQSClient and QueueURL).
+	Queue QueueOptions
 }
 
 // Output is one output parameter of a step completed by
 // SendPipelineExecutionStepSuccess, or of such a request.
 type Output struct {
-	Name  string
-	Value string
+	Name  string // the parameter's name
+	Value string // the parameter's value
 }
 
 // Step is a copy of the state of one callback step, as Server.Step returns it.
@@ -117,11 +118,11 @@ type Request struct {
 	OutputParameters   []Output // the OutputParameters member
 	ClientRequestToken string   // the ClientRequestToken member, "" when absent
 
-	Attempt      int    // N of the Amz-Sdk-Request header "attempt=N; max=M"; 0 when absent
-	MaxAttempts  int    // M of the same header; 0 when absent
-	InvocationID string // the Amz-Sdk-Invocation-Id header
-	RequestID    string // the X-Amzn-Requestid of the answer (set even when no answer was sent)
-	Received     time.Time
+	Attempt      int       // N of the Amz-Sdk-Request header "attempt=N; max=M"; 0 when absent
+	MaxAttempts  int       // M of the same header; 0 when absent
+	InvocationID string    // the Amz-Sdk-Invocation-Id header
+	RequestID    string    // the X-Amzn-Requestid of the answer (set even when no answer was sent)
+	Received     time.Time // when the request arrived, by Options.Now
 
 	// The answer. StatusCode is 0 when the connection was closed without one;
 	// then, for DropAfterCommit, the other fields hold the answer that was
@@ -164,6 +165,8 @@ type Server struct {
 	refilled time.Time
 
 	testHook atomic.Pointer[func(op string)] // called after decoding; set by tests only
+
+	queue *queue // the fake SQS queue
 }
 
 // idemRecord is what a completion with a ClientRequestToken left: the
@@ -224,7 +227,7 @@ func NewServer(optFns ...func(*Options)) *Server {
 		refilled:  o.Now(),
 	}
 	s.srv = &http.Server{
-		Handler:           http.HandlerFunc(s.serveHTTP),
+		Handler:           http.HandlerFunc(s.dispatch),
 		ReadHeaderTimeout: 30 * time.Second,
 	}
 	s.transport = &http.Transport{
@@ -240,6 +243,7 @@ func NewServer(optFns ...func(*Options)) *Server {
 		Credentials:  credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""),
 		HTTPClient:   &http.Client{Transport: s.transport},
 	})
+	s.initSQS()
 	go func() {
 		defer close(s.serveDone)
 		_ = s.srv.Serve(ln) // returns http.ErrServerClosed on Close
@@ -310,17 +314,15 @@ func (s *Server) enter() bool {
 
 // AddStep registers a callback step with the given token, waiting (status
 // StatusExecuting) in a new pipeline execution, and returns that execution's
-// ARN. It panics when the token is not a valid callback token (10 ASCII
-// letters and digits), which no request could complete, or is already
-// registered.
+// ARN. A token already registered is left as it is, and its execution's ARN
+// returned. Any string is registered, but a token that is not a valid callback
+// token (10 ASCII letters and digits) can never be completed: a request that
+// carries it is refused with ValidationException before the step is looked up.
 func (s *Server) AddStep(token string) (executionARN string) {
-	if err := validate.CallbackToken.Check(token); err != nil {
-		panic("callbacktest: AddStep: the token is not a valid callback token (10 ASCII letters and digits)")
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.steps[token]; ok {
-		panic("callbacktest: AddStep: the token is already registered")
+	if st, ok := s.steps[token]; ok {
+		return st.ExecutionARN
 	}
 	arn := s.newExecutionARN()
 	s.steps[token] = &Step{

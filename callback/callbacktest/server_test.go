@@ -11,6 +11,7 @@ import (
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/stepcallback/sagemaker-callback/callback/callbacktest"
 )
@@ -177,18 +178,22 @@ func TestEachStepHasItsOwnExecution(t *testing.T) {
 	}
 }
 
-func TestAddStepPanics(t *testing.T) {
+func TestAddStepTwiceAndInvalid(t *testing.T) {
 	srv := newServer(t)
-	srv.AddStep("AbCdE12345")
-	for _, tok := range []string{"AbCdE12345", "short", "AbCdE1234!", "AbCdE123456", "ÄbCdE12345"} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("AddStep(%q) did not panic", tok)
-				}
-			}()
-			srv.AddStep(tok)
-		}()
+	arn := srv.AddStep("AbCdE12345")
+	if again := srv.AddStep("AbCdE12345"); again != arn {
+		t.Errorf("second AddStep returned %q, want the first ARN %q", again, arn)
+	}
+	// An invalid token registers (no panic) but can never be completed: the
+	// request is refused by validation first.
+	srv.AddStep("short")
+	_, err := sendFailure(t, srv, &sagemaker.SendPipelineExecutionStepFailureInput{CallbackToken: aws.String("short")}, noRetry)
+	var api smithy.APIError
+	if !errors.As(err, &api) || api.ErrorCode() != "ValidationException" {
+		t.Errorf("err = %v, want ValidationException", err)
+	}
+	if st, _ := srv.Step("short"); st.Completions != 0 {
+		t.Errorf("invalid step completed: %+v", st)
 	}
 }
 
