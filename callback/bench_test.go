@@ -79,6 +79,28 @@ func BenchmarkClientFail(b *testing.B) {
 	}
 }
 
+// BenchmarkClientFailNoAttemptTimeout is Client.Fail without the
+// per-attempt timeout: the facade's own cost, without the timer's.
+func BenchmarkClientFailNoAttemptTimeout(b *testing.B) {
+	srv := callbacktest.NewServer()
+	defer srv.Close()
+	client := callback.New(srv.Client(), func(o *callback.Options) { o.Retry.AttemptTimeout = -1 })
+	tokens := steps(srv, b.N)
+	parsed := make([]callback.Token, len(tokens))
+	for i, s := range tokens {
+		parsed[i] = callback.MustParseToken(s)
+	}
+	ctx := context.Background()
+	reason := callback.MustParseReason("disk full")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := client.Fail(ctx, parsed[i], reason); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // steps registers n steps and returns their tokens.
 func steps(srv *callbacktest.Server, n int) []string {
 	out := make([]string, n)
