@@ -140,18 +140,13 @@ func (c *Client) Fail(ctx context.Context, tok Token, reason Reason, optFns ...f
 	if !reason.IsZero() {
 		in.FailureReason = &reason.s
 	}
-	var arn *string
-	err := c.do(ctx, OpFailure, tok, &o, func(ctx context.Context) error {
+	return c.do(ctx, OpFailure, tok, &o, func(ctx context.Context) (*string, error) {
 		out, err := c.api.SendPipelineExecutionStepFailure(ctx, in, o.sdk...)
-		if err == nil && out != nil {
-			arn = out.PipelineExecutionArn
+		if out == nil {
+			return nil, err
 		}
-		return err
+		return out.PipelineExecutionArn, err
 	})
-	if err != nil {
-		return ExecutionARN{}, err
-	}
-	return arnOf(arn), nil
 }
 
 // Succeed reports that the step of tok succeeded, with outputs as its output
@@ -187,18 +182,13 @@ func (c *Client) Succeed(ctx context.Context, tok Token, outputs []Output, optFn
 		}
 		in.OutputParameters = params
 	}
-	var arn *string
-	err := c.do(ctx, OpSuccess, tok, &o, func(ctx context.Context) error {
+	return c.do(ctx, OpSuccess, tok, &o, func(ctx context.Context) (*string, error) {
 		out, err := c.api.SendPipelineExecutionStepSuccess(ctx, in, o.sdk...)
-		if err == nil && out != nil {
-			arn = out.PipelineExecutionArn
+		if out == nil {
+			return nil, err
 		}
-		return err
+		return out.PipelineExecutionArn, err
 	})
-	if err != nil {
-		return ExecutionARN{}, err
-	}
-	return arnOf(arn), nil
 }
 
 // className names the class of an attempt's error, for logs.
@@ -251,8 +241,9 @@ func (c *Client) logFailure(ctx context.Context, o *Options, tok Token, e *Error
 }
 
 // do runs send under the retry policy, logs, and turns a failure into an
-// *Error.
-func (c *Client) do(ctx context.Context, op string, tok Token, o *callOptions, send func(context.Context) error) error {
+// *Error. send returns the answer's PipelineExecutionArn (nil when the answer
+// had none).
+func (c *Client) do(ctx context.Context, op string, tok Token, o *callOptions, send func(context.Context) (*string, error)) (ExecutionARN, error) {
 	ropts := o.ropts
 	if o.Logger != nil {
 		log := o.Logger
@@ -271,11 +262,18 @@ func (c *Client) do(ctx context.Context, op string, tok Token, o *callOptions, s
 			}
 		})
 	}
-	err := retry.Do(ctx, o.Retry, send, ropts...)
-	if err == nil {
-		return nil
+	var arn *string
+	err := retry.Do(ctx, o.Retry, func(ctx context.Context) error {
+		a, err := send(ctx)
+		if err == nil {
+			arn = a
+		}
+		return err
+	}, ropts...)
+	if err != nil {
+		e := newError(ctx, op, err, tok)
+		c.logFailure(ctx, &o.Options, tok, e)
+		return ExecutionARN{}, e
 	}
-	e := newError(ctx, op, err, tok)
-	c.logFailure(ctx, &o.Options, tok, e)
-	return e
+	return arnOf(arn), nil
 }
