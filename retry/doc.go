@@ -72,7 +72,10 @@
 // func(o *sagemaker.Options) { o.Retryer = aws.NopRetryer{} }.
 //
 // Do is cheap when the first attempt succeeds: besides the per-attempt
-// context (4 allocations) and, when options are given, the Options (1), it
+// context (3 allocations) and, when options are given, the Options (1), it
 // allocates nothing; the backoff state and the timer are made on the first
-// failure (TestDoAllocs).
+// failure (TestDoAllocs). The per-attempt timeouts of all calls share one
+// timer, armed only when a deadline comes before the one it waits for, so a
+// successful attempt arms no timer of its own (TestFailOverhead in package
+// callback measured a timer per attempt at a few per cent of a 130 µs call).
 package retry

@@ -256,8 +256,8 @@ func runAttempt(ctx context.Context, d time.Duration, op func(context.Context) e
 	if d < 0 {
 		return op(ctx)
 	}
-	actx, cancel := context.WithTimeoutCause(ctx, d, ErrAttemptTimeout)
-	defer cancel()
+	actx := attempts.start(ctx, d)
+	defer attempts.release(actx)
 	err := op(actx)
 	if err != nil && actx.Err() != nil && ctx.Err() == nil && !errors.Is(err, ErrAttemptTimeout) {
 		err = &attemptTimeoutError{d: d, err: err}
