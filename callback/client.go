@@ -128,7 +128,7 @@ func (c *Client) options(optFns []func(*Options)) callOptions {
 // matching one class (ErrConflict, ErrNotFound, ErrThrottled, ...).
 func (c *Client) Fail(ctx context.Context, tok Token, reason Reason, optFns ...func(*Options)) (ExecutionARN, error) {
 	o := c.options(optFns)
-	if err := c.check(OpFailure, tok, &o.Options); err != nil {
+	if err := c.check(ctx, OpFailure, tok, &o.Options); err != nil {
 		return ExecutionARN{}, err
 	}
 	raw := tok.Reveal()
@@ -157,7 +157,7 @@ func (c *Client) Fail(ctx context.Context, tok Token, reason Reason, optFns ...f
 // ClientRequestToken derived by SuccessRequestToken.
 func (c *Client) Succeed(ctx context.Context, tok Token, outputs []Output, optFns ...func(*Options)) (ExecutionARN, error) {
 	o := c.options(optFns)
-	if err := c.check(OpSuccess, tok, &o.Options); err != nil {
+	if err := c.check(ctx, OpSuccess, tok, &o.Options); err != nil {
 		return ExecutionARN{}, err
 	}
 	if err := validate.OutputParameters.CheckCount(len(outputs)); err != nil {
@@ -208,13 +208,13 @@ func arnOf(p *string) ExecutionARN {
 var errNoAPI = errors.New("callback: Client has no API: make it with New and a *sagemaker.Client")
 
 // check refuses a call that cannot be sent: no API, or the zero Token.
-func (c *Client) check(op string, tok Token, o *Options) error {
+func (c *Client) check(ctx context.Context, op string, tok Token, o *Options) error {
 	switch {
 	case c == nil || c.api == nil:
 		return &Error{Op: op, Class: ErrInvalid, msg: errNoAPI.Error(), err: errNoAPI}
 	case tok.IsZero():
 		err := &validate.Error{Field: validate.CallbackToken.String(), Rule: validate.RuleRequired, Len: -1, Secret: true}
-		return c.refuse(context.Background(), op, tok, o, err)
+		return c.refuse(ctx, op, tok, o, err)
 	}
 	return nil
 }

@@ -9,27 +9,9 @@ import (
 	"strings"
 	"syscall"
 
+	awsretry "github.com/aws/aws-sdk-go-v2/aws/retry"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
-
-// throttleCodes are the API error codes of a throttled request: the list of
-// aws-sdk-go-v2's retry.DefaultThrottleErrorCodes.
-var throttleCodes = map[string]struct{}{
-	"Throttling":                             {},
-	"ThrottlingException":                    {},
-	"ThrottledException":                     {},
-	"RequestThrottledException":              {},
-	"TooManyRequestsException":               {},
-	"ProvisionedThroughputExceededException": {},
-	"TransactionInProgressException":         {},
-	"RequestLimitExceeded":                   {},
-	"BandwidthLimitExceeded":                 {},
-	"LimitExceededException":                 {},
-	"RequestThrottled":                       {},
-	"SlowDown":                               {},
-	"PriorRequestNotComplete":                {},
-	"EC2ThrottledException":                  {},
-}
 
 // Retryable reports whether err is worth another attempt. It is Do's
 // default classifier. It runs an ordered chain of checks, the first definite
@@ -69,7 +51,7 @@ func Retryable(err error) bool {
 
 // IsThrottle reports whether err says the service throttled the request: an
 // API error (smithy.APIError, anywhere in the chain) whose code is one of
-// aws-sdk-go-v2's throttle codes (Throttling, ThrottlingException,
+// aws-sdk-go-v2's throttle codes (its retry.DefaultThrottleErrorCodes: Throttling, ThrottlingException,
 // TooManyRequestsException, RequestLimitExceeded, LimitExceededException,
 // SlowDown, ...), or an HTTP 429 response. The HTTP status of a throttle
 // code does not matter: SageMaker sends ThrottlingException with 400. A 503
@@ -80,7 +62,7 @@ func IsThrottle(err error) bool {
 	}
 	var coded interface{ ErrorCode() string }
 	if errors.As(err, &coded) {
-		if _, ok := throttleCodes[coded.ErrorCode()]; ok {
+		if _, ok := awsretry.DefaultThrottleErrorCodes[coded.ErrorCode()]; ok {
 			return true
 		}
 	}

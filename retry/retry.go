@@ -170,7 +170,7 @@ func (e *Error) Unwrap() []error {
 // count).
 //
 // The first attempt costs no allocation beyond the per-attempt context
-// (BenchmarkDoSuccess: 4 allocations with an AttemptTimeout, none without);
+// (TestDoAllocs: 3 allocations with an AttemptTimeout, none without);
 // the backoff state and the timer are made on the first failure. Do is safe
 // for concurrent use.
 func Do(ctx context.Context, p Policy, op func(ctx context.Context) error, optFns ...func(*Options)) error {
