@@ -11,14 +11,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 
+	"github.com/stepcallback/sagemaker-callback/callback/internal/names"
 	"github.com/stepcallback/sagemaker-callback/retry"
 	"github.com/stepcallback/sagemaker-callback/validate"
 )
 
 // The operations' names, as errors and logs give them.
 const (
-	OpFailure = "SendPipelineExecutionStepFailure"
-	OpSuccess = "SendPipelineExecutionStepSuccess"
+	OpFailure = names.OpFailure // "SendPipelineExecutionStepFailure"
+	OpSuccess = names.OpSuccess // "SendPipelineExecutionStepSuccess"
 )
 
 // API is the part of *sagemaker.Client that Client calls. *sagemaker.Client

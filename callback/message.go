@@ -6,20 +6,22 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/stepcallback/sagemaker-callback/callback/internal/names"
 	"github.com/stepcallback/sagemaker-callback/validate"
 )
 
 // Status is the status a callback step's SQS message carries.
 type Status string
 
-// The statuses of a callback message.
+// The statuses of a callback message, untyped so that they compare with a
+// Status and with a string.
 const (
 	// StatusExecuting: the step has started and waits for a completion.
-	StatusExecuting Status = "Executing"
+	StatusExecuting = names.StatusExecuting
 	// StatusStopping: StopPipelineExecution was called. The execution stops
 	// only once the step is completed, so a worker should stop its work and
 	// report a failure (or a success) for the token.
-	StatusStopping Status = "Stopping"
+	StatusStopping = names.StatusStopping
 )
 
 // Message is the body of the SQS message a SageMaker Pipelines callback step

@@ -3,12 +3,14 @@ package callbacktest
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/stepcallback/sagemaker-callback/callback/internal/names"
 )
 
 // The statuses of a callback step's SQS message.
 const (
-	MessageStatusExecuting = "Executing" // the step started and waits for its outcome
-	MessageStatusStopping  = "Stopping"  // StopPipelineExecution was called for its execution
+	MessageStatusExecuting = names.StatusExecuting // the step started and waits for its outcome
+	MessageStatusStopping  = names.StatusStopping  // StopPipelineExecution was called for its execution
 )
 
 // pipelineStep is what StartStep remembers of a step, to send its Stopping

@@ -15,20 +15,22 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
+
+	"github.com/stepcallback/sagemaker-callback/callback/internal/names"
 )
 
 // The statuses of a Step.
 const (
-	StatusExecuting = "Executing" // registered, waiting for a success or a failure
-	StatusSucceeded = "Succeeded" // completed by SendPipelineExecutionStepSuccess
-	StatusFailed    = "Failed"    // completed by SendPipelineExecutionStepFailure
+	StatusExecuting = names.StatusExecuting // registered, waiting for a success or a failure
+	StatusSucceeded = "Succeeded"           // completed by SendPipelineExecutionStepSuccess
+	StatusFailed    = "Failed"              // completed by SendPipelineExecutionStepFailure
 )
 
 // The operations the fake serves, as Request.Operation and Fault.ForOperation
 // name them.
 const (
-	OpFailure = "SendPipelineExecutionStepFailure"
-	OpSuccess = "SendPipelineExecutionStepSuccess"
+	OpFailure = names.OpFailure
+	OpSuccess = names.OpSuccess
 )
 
 // The credentials of the client that Server.Client returns. The fake never

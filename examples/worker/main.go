@@ -15,8 +15,8 @@ import (
 
 	"github.com/stepcallback/sagemaker-callback/callback"
 	"github.com/stepcallback/sagemaker-callback/callback/callbacktest"
+	"github.com/stepcallback/sagemaker-callback/callback/worker"
 	"github.com/stepcallback/sagemaker-callback/examples/internal/cli"
-	"github.com/stepcallback/sagemaker-callback/worker"
 )
 
 func main() {

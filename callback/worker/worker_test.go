@@ -16,7 +16,7 @@ import (
 
 	"github.com/stepcallback/sagemaker-callback/callback"
 	"github.com/stepcallback/sagemaker-callback/callback/callbacktest"
-	"github.com/stepcallback/sagemaker-callback/worker"
+	"github.com/stepcallback/sagemaker-callback/callback/worker"
 )
 
 // echo is a handler that returns the argument "n" as the output "n".

@@ -13,7 +13,7 @@ import (
 
 	"github.com/stepcallback/sagemaker-callback/callback"
 	"github.com/stepcallback/sagemaker-callback/callback/callbacktest"
-	"github.com/stepcallback/sagemaker-callback/worker"
+	"github.com/stepcallback/sagemaker-callback/callback/worker"
 )
 
 // The load of the 1,000-step test and benchmarks.

@@ -13,8 +13,8 @@ import (
 
 	"github.com/stepcallback/sagemaker-callback/callback"
 	"github.com/stepcallback/sagemaker-callback/callback/callbacktest"
+	"github.com/stepcallback/sagemaker-callback/callback/worker"
 	"github.com/stepcallback/sagemaker-callback/retry"
-	"github.com/stepcallback/sagemaker-callback/worker"
 )
 
 // TestMain fails the package's tests when a goroutine outlives them: a

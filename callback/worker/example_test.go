@@ -7,7 +7,7 @@ import (
 
 	"github.com/stepcallback/sagemaker-callback/callback"
 	"github.com/stepcallback/sagemaker-callback/callback/callbacktest"
-	"github.com/stepcallback/sagemaker-callback/worker"
+	"github.com/stepcallback/sagemaker-callback/callback/worker"
 )
 
 // A Worker against the local fakes: a callback step starts (its message goes
