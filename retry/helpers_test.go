@@ -54,6 +54,16 @@ func (f *fakeTimer) Stop() {
 
 func (f *fakeTimer) fire() { f.c <- time.Now() }
 
+// Now makes the fake a backoff.Clock on which time passes only by the
+// requested waits, so that MaxElapsedTime counts them.
+func (f *fakeTimer) Now() time.Time {
+	var sum time.Duration
+	for _, d := range f.Delays() {
+		sum += d
+	}
+	return time.Unix(0, 0).Add(sum)
+}
+
 func (f *fakeTimer) Delays() []time.Duration {
 	f.mu.Lock()
 	defer f.mu.Unlock()

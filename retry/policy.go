@@ -68,8 +68,8 @@ type Policy struct {
 	// MaxInterval caps the interval before jitter is applied, so with
 	// jitter a single wait can reach MaxInterval*(1+RandomizationFactor)
 	// (the semantics of backoff.ExponentialBackOff). Zero or negative means
-	// DefaultMaxInterval; more than LongestInterval means LongestInterval. A MaxInterval below InitialInterval is raised to
-	// InitialInterval.
+	// DefaultMaxInterval; more than LongestInterval means LongestInterval.
+	// A MaxInterval below InitialInterval is raised to InitialInterval.
 	MaxInterval time.Duration
 
 	// Multiplier grows the interval after each wait. Zero or negative means
@@ -85,10 +85,11 @@ type Policy struct {
 
 	// MaxElapsedTime bounds the time, measured from the start of Do, after
 	// which no new attempt starts: when the next wait would end past it, Do
-	// stops with ErrElapsed instead of sleeping. It does not cut an attempt
-	// that is already running, so Do returns within about MaxElapsedTime +
+	// stops with ErrElapsed instead of sleeping (backoff's
+	// ExponentialBackOff.MaxElapsedTime). It does not cut an attempt that
+	// is already running, so Do returns within about MaxElapsedTime +
 	// AttemptTimeout. Zero means DefaultMaxElapsedTime; a negative value
-	// means no limit (there is no hidden 15-minute cap).
+	// means no limit (not backoff's 15 minutes).
 	MaxElapsedTime time.Duration
 
 	// AttemptTimeout is the deadline of each attempt: op gets a child

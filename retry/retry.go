@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -22,12 +21,11 @@ var (
 	// have ended past Policy.MaxElapsedTime.
 	ErrElapsed = errors.New("retry: max elapsed time reached")
 
-	// ErrAttemptTimeout marks the error of an attempt that ran past
-	// Policy.AttemptTimeout while the caller's context was still live. Do
-	// wraps the attempt's error so that errors.Is(err, ErrAttemptTimeout)
-	// holds and the original error stays reachable; such an error is
-	// retryable. It is also the context.Cause of the attempt's context once
-	// the attempt deadline has passed.
+	// ErrAttemptTimeout is the context.Cause of an attempt's context once
+	// Policy.AttemptTimeout has passed (its Err is then
+	// context.DeadlineExceeded). When such an attempt fails while the
+	// caller's context is live, Do wraps its error so that errors.Is(err,
+	// ErrAttemptTimeout) holds; the error stays retryable.
 	ErrAttemptTimeout = errors.New("retry: attempt timed out")
 )
 
@@ -40,11 +38,11 @@ type Options struct {
 	// attempt. Nil means the package's Retryable.
 	Retryable func(error) bool
 
-	// Timer runs the waits between attempts. Nil means a real time.Timer,
-	// made at the first wait. Tests inject a fake to make waits
-	// deterministic. For each wait Do calls Start, then receives from C or
-	// gives up when ctx ends; it calls Stop once before it returns if it
-	// waited at all. A Timer must serve one Do call at a time.
+	// Timer runs the waits between attempts. Nil means a real time.Timer.
+	// Tests inject a fake to make waits deterministic. If the Timer also has
+	// a Now() time.Time method (a backoff.Clock), MaxElapsedTime is measured
+	// on it rather than on the wall clock. A Timer serves one Do call at a
+	// time; Do calls Stop once before it returns.
 	Timer Timer
 
 	// OnRetry, if not nil, is called before each wait, from the goroutine
@@ -62,15 +60,15 @@ type Wait struct {
 	Err error
 }
 
-// Timer is the clock Do waits on between attempts. It has the shape of
-// backoff.Timer, so a backoff.Timer can be used as is.
+// Timer is the clock Do waits on between attempts: backoff.Timer, so a
+// backoff.Timer can be used as is.
 type Timer interface {
 	// Start arms the timer to fire once after d. Do calls it for every
 	// wait, on the same Timer.
 	Start(d time.Duration)
 	// C returns the channel that receives when the timer fires.
 	C() <-chan time.Time
-	// Stop releases the timer; Do calls it once it no longer waits.
+	// Stop releases the timer.
 	Stop()
 }
 
@@ -101,37 +99,18 @@ type Error struct {
 
 // Error describes the stop and the last attempt's error.
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString("retry: ")
 	switch {
 	case e.Attempts == 0:
-		b.WriteString("no attempt made: ")
-		b.WriteString(errString(e.Reason))
-		return b.String()
+		return fmt.Sprintf("retry: no attempt made: %v", e.Reason)
 	case e.Reason == nil:
-		b.WriteString("attempt ")
-		b.WriteString(strconv.Itoa(e.Attempts))
-		b.WriteString(" failed, not retryable: ")
-	default:
-		b.WriteString("stopped after ")
-		b.WriteString(strconv.Itoa(e.Attempts))
-		if e.Attempts == 1 {
-			b.WriteString(" attempt (")
-		} else {
-			b.WriteString(" attempts (")
-		}
-		b.WriteString(strings.TrimPrefix(e.Reason.Error(), "retry: "))
-		b.WriteString("), last error: ")
+		return fmt.Sprintf("retry: attempt %d failed, not retryable: %v", e.Attempts, e.Err)
 	}
-	b.WriteString(errString(e.Err))
-	return b.String()
-}
-
-func errString(err error) string {
-	if err == nil {
-		return "<nil>"
+	attempts := "attempts"
+	if e.Attempts == 1 {
+		attempts = "attempt"
 	}
-	return err.Error()
+	reason := strings.TrimPrefix(e.Reason.Error(), "retry: ")
+	return fmt.Sprintf("retry: stopped after %d %s (%s), last error: %v", e.Attempts, attempts, reason, e.Err)
 }
 
 // Unwrap returns the last attempt's error and the reason, whichever are not
@@ -139,147 +118,129 @@ func errString(err error) string {
 // ErrAttemptsExhausted) and errors.As to the service's error all work on
 // the result of Do.
 func (e *Error) Unwrap() []error {
-	switch {
-	case e.Err == nil && e.Reason == nil:
-		return nil
-	case e.Err == nil:
-		return []error{e.Reason}
-	case e.Reason == nil:
-		return []error{e.Err}
+	var errs []error
+	for _, err := range []error{e.Err, e.Reason} {
+		if err != nil {
+			errs = append(errs, err)
+		}
 	}
-	return []error{e.Err, e.Reason}
+	return errs
 }
 
 // Do calls op until it succeeds, returns an error that is not retryable,
 // the policy is used up, or ctx ends. It returns nil on success and a
-// *Error otherwise.
+// *Error otherwise. If ctx has already ended, op is not called.
 //
-// Each attempt gets a child of ctx that ends after p.AttemptTimeout, so op
-// must honour its context. An attempt that fails after its own deadline,
-// while ctx is still live, has its error wrapped to match ErrAttemptTimeout
-// and is retried. When ctx itself ends, during an attempt or during a wait,
-// Do returns at once without another attempt; the *Error keeps the last
-// attempt's error in Err and ctx's error in Reason. If ctx has already
-// ended when Do is called, op is not called.
-//
-// Between attempts Do waits for an interval computed by
-// backoff.ExponentialBackOff from p. If the wait would end past
-// p.MaxElapsedTime, Do stops with ErrElapsed instead of waiting. Elapsed
-// time is the wall-clock time since Do started, or the sum of the requested
-// waits if that is larger (which is what makes an injected fake Timer
-// count).
-//
-// The first attempt costs no allocation beyond the per-attempt context
-// (TestDoAllocs: 3 allocations with an AttemptTimeout, none without);
-// the backoff state and the timer are made on the first failure. Do is safe
-// for concurrent use.
+// The loop is backoff.RetryNotifyWithTimer over an ExponentialBackOff made
+// from p, under backoff.WithMaxRetries and backoff.WithContext; an error
+// that is not retryable stops it as a backoff.Permanent (op may return
+// backoff.Permanent(err) itself to the same end). Each attempt runs
+// under context.WithTimeoutCause(ctx, p.AttemptTimeout, ErrAttemptTimeout),
+// so op must honour its context. When ctx ends, during an attempt or a
+// wait, Do returns at once and keeps the last attempt's error in Err.
 func Do(ctx context.Context, p Policy, op func(ctx context.Context) error, optFns ...func(*Options)) error {
-	p = p.resolve()
 	var o Options
-	if len(optFns) > 0 {
-		po := new(Options)
-		for _, fn := range optFns {
-			fn(po)
-		}
-		o = *po
+	for _, fn := range optFns {
+		fn(&o)
 	}
-	retryable := o.Retryable
-	if retryable == nil {
-		retryable = Retryable
+	if o.Retryable == nil {
+		o.Retryable = Retryable
 	}
 	if ctx.Err() != nil {
 		return &Error{Reason: contextReason(ctx)}
 	}
+	p = p.resolve()
 
 	var (
-		start  = time.Now()
-		bo     *backoff.ExponentialBackOff // made on the first failure
-		timer  Timer                       // made on the first wait
-		waited time.Duration               // sum of the requested waits
+		attempts  int
+		last      error
+		permanent bool
 	)
-	defer func() {
-		if timer != nil {
-			timer.Stop()
+	try := func() error {
+		attempts++
+		last = attempt(ctx, p.AttemptTimeout, op)
+		var stop *backoff.PermanentError
+		if last != nil && ctx.Err() == nil && (errors.As(last, &stop) || !o.Retryable(last)) {
+			permanent = true
+			return backoff.Permanent(last)
 		}
-	}()
-
-	for attempt := 1; ; attempt++ {
-		err := runAttempt(ctx, p.AttemptTimeout, op)
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return &Error{Attempts: attempt, Err: err, Reason: contextReason(ctx)}
-		}
-		if !retryable(err) {
-			return &Error{Attempts: attempt, Err: err}
-		}
-		if p.MaxAttempts > 0 && attempt >= p.MaxAttempts {
-			return &Error{Attempts: attempt, Err: err, Reason: ErrAttemptsExhausted}
-		}
-
-		if bo == nil {
-			bo = newBackOff(p)
-		}
-		delay := bo.NextBackOff()
-		if p.MaxElapsedTime > 0 {
-			elapsed := time.Since(start)
-			if elapsed < waited {
-				elapsed = waited
-			}
-			if elapsed+delay > p.MaxElapsedTime {
-				return &Error{Attempts: attempt, Err: err, Reason: ErrElapsed}
-			}
-		}
-
-		if o.OnRetry != nil {
-			o.OnRetry(Wait{Attempt: attempt, Delay: delay, Err: err})
-		}
-		if timer == nil {
-			timer = o.Timer
-			if timer == nil {
-				timer = new(realTimer)
-			}
-		}
-		timer.Start(delay)
-		select {
-		case <-ctx.Done():
-			return &Error{Attempts: attempt, Err: err, Reason: contextReason(ctx)}
-		case <-timer.C():
-		}
-		waited += delay
+		return last
 	}
+	notify := func(err error, d time.Duration) {
+		if o.OnRetry != nil {
+			o.OnRetry(Wait{Attempt: attempts, Delay: d, Err: err})
+		}
+	}
+	if backoff.RetryNotifyWithTimer(try, newBackOff(ctx, p, o.Timer), notify, o.Timer) == nil {
+		return nil
+	}
+	e := &Error{Attempts: attempts, Err: last}
+	switch {
+	case permanent:
+	case ctx.Err() != nil:
+		e.Reason = contextReason(ctx)
+	case p.MaxAttempts > 0 && attempts >= p.MaxAttempts:
+		e.Reason = ErrAttemptsExhausted
+	default:
+		e.Reason = ErrElapsed
+	}
+	return e
 }
 
-// runAttempt calls op once, under the per-attempt timeout d (none if d < 0).
-func runAttempt(ctx context.Context, d time.Duration, op func(context.Context) error) error {
+// newBackOff returns the waits of p, which stop at p.MaxAttempts, at
+// p.MaxElapsedTime (0, never, for none) or when ctx ends.
+func newBackOff(ctx context.Context, p Policy, t Timer) backoff.BackOff {
+	var b backoff.BackOff = &backoff.ExponentialBackOff{
+		InitialInterval:     p.InitialInterval,
+		RandomizationFactor: p.RandomizationFactor,
+		Multiplier:          p.Multiplier,
+		MaxInterval:         p.MaxInterval,
+		MaxElapsedTime:      max(p.MaxElapsedTime, 0),
+		Stop:                backoff.Stop,
+		Clock:               clockOf(t),
+	}
+	if p.MaxAttempts > 0 {
+		b = backoff.WithMaxRetries(b, uint64(p.MaxAttempts-1))
+	}
+	return backoff.WithContext(b, ctx)
+}
+
+func clockOf(t Timer) backoff.Clock {
+	if c, ok := t.(backoff.Clock); ok {
+		return c
+	}
+	return backoff.SystemClock
+}
+
+// attempt calls op once, under the per-attempt timeout d (none if d < 0).
+func attempt(ctx context.Context, d time.Duration, op func(context.Context) error) error {
 	if d < 0 {
 		return op(ctx)
 	}
-	actx := attempts.start(ctx, d)
-	defer attempts.release(actx)
+	actx, cancel := context.WithTimeoutCause(ctx, d, ErrAttemptTimeout)
+	defer cancel()
 	err := op(actx)
-	if err != nil && actx.Err() != nil && ctx.Err() == nil && !errors.Is(err, ErrAttemptTimeout) {
-		err = &attemptTimeoutError{d: d, err: err}
+	if err != nil && ctx.Err() == nil && context.Cause(actx) == ErrAttemptTimeout && !errors.Is(err, ErrAttemptTimeout) {
+		err = &timeoutError{d: d, err: err}
 	}
 	return err
 }
 
-// attemptTimeoutError is an attempt's error when the attempt ran out of its
-// own time while the caller's context was live. It matches ErrAttemptTimeout
-// and, through Is and As, what the attempt's error matches, except the
-// context errors: the attempt's deadline is not the caller's, and a caller
-// testing errors.Is(err, context.DeadlineExceeded) asks about its own.
-type attemptTimeoutError struct {
+// timeoutError is the error of an attempt that ran out of its own time while
+// the caller's context was live. It matches ErrAttemptTimeout and what the
+// attempt's error matches, except the context errors: the attempt's deadline
+// is not the caller's, and errors.Is(err, context.DeadlineExceeded) on Do's
+// result asks about the caller's.
+type timeoutError struct {
 	d   time.Duration
 	err error
 }
 
-func (e *attemptTimeoutError) Error() string {
-	return ErrAttemptTimeout.Error() + " after " + e.d.String() + ": " + e.err.Error()
+func (e *timeoutError) Error() string {
+	return fmt.Sprintf("%v after %v: %v", ErrAttemptTimeout, e.d, e.err)
 }
 
-func (e *attemptTimeoutError) Is(target error) bool {
+func (e *timeoutError) Is(target error) bool {
 	switch target {
 	case ErrAttemptTimeout:
 		return true
@@ -289,7 +250,7 @@ func (e *attemptTimeoutError) Is(target error) bool {
 	return errors.Is(e.err, target)
 }
 
-func (e *attemptTimeoutError) As(target any) bool { return errors.As(e.err, target) }
+func (e *timeoutError) As(target any) bool { return errors.As(e.err, target) }
 
 // contextReason is Error.Reason for a caller's context that has ended:
 // ctx.Err(), or ctx.Err() joined with a distinct cause.
@@ -299,40 +260,4 @@ func contextReason(ctx context.Context) error {
 		return fmt.Errorf("%w: %w", err, cause)
 	}
 	return err
-}
-
-// newBackOff returns the interval generator for p. Its MaxElapsedTime is 0
-// (never stops): Do enforces p.MaxElapsedTime itself, so backoff's default
-// 15-minute cap never applies.
-func newBackOff(p Policy) *backoff.ExponentialBackOff {
-	b := &backoff.ExponentialBackOff{
-		InitialInterval:     p.InitialInterval,
-		RandomizationFactor: p.RandomizationFactor,
-		Multiplier:          p.Multiplier,
-		MaxInterval:         p.MaxInterval,
-		MaxElapsedTime:      0,
-		Stop:                backoff.Stop,
-		Clock:               backoff.SystemClock,
-	}
-	b.Reset()
-	return b
-}
-
-// realTimer is the default Timer, on a time.Timer made at the first Start.
-type realTimer struct{ t *time.Timer }
-
-func (r *realTimer) Start(d time.Duration) {
-	if r.t == nil {
-		r.t = time.NewTimer(d)
-		return
-	}
-	r.t.Reset(d)
-}
-
-func (r *realTimer) C() <-chan time.Time { return r.t.C }
-
-func (r *realTimer) Stop() {
-	if r.t != nil {
-		r.t.Stop()
-	}
 }

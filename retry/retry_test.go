@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 	"github.com/aws/smithy-go"
+	"github.com/cenkalti/backoff/v4"
 	"github.com/stepcallback/sagemaker-callback/retry"
 )
 
@@ -267,11 +268,11 @@ func TestDoCallerDeadlineDuringAttempt(t *testing.T) {
 
 func TestDoAttemptTimeoutCutsHungOp(t *testing.T) {
 	var calls atomic.Int32
-	var causes []error
+	var causes, ctxErrs []error
 	op := func(ctx context.Context) error {
 		if calls.Add(1) <= 2 {
 			<-ctx.Done() // hung connection: only the deadline ends it
-			causes = append(causes, context.Cause(ctx))
+			causes, ctxErrs = append(causes, context.Cause(ctx)), append(ctxErrs, ctx.Err())
 			return opErr(&smithy.CanceledError{Err: ctx.Err()})
 		}
 		return nil
@@ -304,8 +305,8 @@ func TestDoAttemptTimeoutCutsHungOp(t *testing.T) {
 		if !errors.As(w.Err, &ce) {
 			t.Errorf("wait %d: the original error is not reachable: %v", i, w.Err)
 		}
-		if causes[i] != retry.ErrAttemptTimeout {
-			t.Errorf("attempt %d: context.Cause = %v, want ErrAttemptTimeout", i+1, causes[i])
+		if causes[i] != retry.ErrAttemptTimeout || ctxErrs[i] != context.DeadlineExceeded {
+			t.Errorf("attempt %d: context Err %v, Cause %v; want DeadlineExceeded, ErrAttemptTimeout", i+1, ctxErrs[i], causes[i])
 		}
 	}
 	if got := waits[0].Err.Error(); !strings.HasPrefix(got, "retry: attempt timed out after 20ms: operation error SageMaker") {
@@ -526,28 +527,6 @@ func TestErrorUnwrap(t *testing.T) {
 
 func succeed(context.Context) error { return nil }
 
-func TestDoAllocs(t *testing.T) {
-	ctx := context.Background()
-	noTimeout := retry.Policy{AttemptTimeout: -1}
-	n := testing.AllocsPerRun(1000, func() { _ = retry.Do(ctx, noTimeout, succeed) })
-	t.Logf("allocs per Do, success, AttemptTimeout -1: %v", n)
-	if n != 0 {
-		t.Errorf("allocs per successful Do without attempt timeout = %v, want 0", n)
-	}
-	withTimeout := testing.AllocsPerRun(1000, func() { _ = retry.Do(ctx, retry.Policy{}, succeed) })
-	t.Logf("allocs per Do, success, default AttemptTimeout: %v", withTimeout)
-	if withTimeout > 3 {
-		t.Errorf("allocs per successful Do with the per-attempt context = %v, want ≤ 3 (the context's own)", withTimeout)
-	}
-	withOpt := testing.AllocsPerRun(1000, func() {
-		_ = retry.Do(ctx, noTimeout, succeed, func(o *retry.Options) { o.Retryable = retry.Retryable })
-	})
-	t.Logf("allocs per Do, success, AttemptTimeout -1, one option: %v", withOpt)
-	if withOpt > 1 {
-		t.Errorf("allocs per successful Do with options = %v, want ≤ 1 (the Options)", withOpt)
-	}
-}
-
 func BenchmarkDoSuccess(b *testing.B) {
 	ctx := context.Background()
 	b.Run("default", func(b *testing.B) {
@@ -627,3 +606,28 @@ func TestHugeIntervalsDoNotOverflow(t *testing.T) {
 }
 
 var errRetryableForTest = errors.New("retry me")
+
+func TestDoOpReturnsPermanent(t *testing.T) {
+	op, calls := always(backoff.Permanent(throttle()))
+	err := retry.Do(context.Background(), retry.Policy{}, op, withTimer(newFakeTimer(true)))
+	re := asError(t, err)
+	if calls.Load() != 1 || re.Attempts != 1 || re.Reason != nil {
+		t.Errorf("calls %d, %+v; want 1 attempt, Reason nil (not retryable)", calls.Load(), re)
+	}
+}
+
+// TestDoElapsedOnWallClock: without a clock in the Timer, MaxElapsedTime is
+// measured on the wall clock, from the start of Do.
+func TestDoElapsedOnWallClock(t *testing.T) {
+	p := exact(retry.Policy{MaxAttempts: -1, InitialInterval: 20 * time.Millisecond, Multiplier: 1, MaxElapsedTime: 150 * time.Millisecond})
+	op, calls := always(throttle())
+	start := time.Now()
+	err := retry.Do(context.Background(), p, op)
+	took := time.Since(start)
+	if re := asError(t, err); re.Reason != retry.ErrElapsed || calls.Load() < 2 || calls.Load() > 8 {
+		t.Errorf("calls %d, %v; want a few attempts, ErrElapsed", calls.Load(), err)
+	}
+	if took > 150*time.Millisecond+time.Second {
+		t.Errorf("took %v", took)
+	}
+}
