@@ -1,5 +1,0 @@
-//go:build !race
-
-package benchcmp
-
-const raceEnabled = false
