@@ -20,9 +20,10 @@ import (
 // context.DeadlineExceeded). errors.As still reaches the SDK's errors beneath:
 // *types.ResourceNotFound, smithy.APIError, *awshttp.ResponseError.
 var (
-	// ErrConflict: the step was already completed by another request (a
-	// different ClientRequestToken), or the ClientRequestToken was used with
-	// other parameters. Do not retry: the step's outcome is settled.
+	// ErrConflict: the service's ConflictException. AWS does not document
+	// when it sends it for these calls; callbacktest sends it for a second
+	// completion of a completed step and for a ClientRequestToken reused with
+	// other parameters. Not retried.
 	ErrConflict = errors.New("conflict")
 	// ErrLimitExceeded: the service's ResourceLimitExceeded, a quota of the
 	// account. Not retried; retrying later, or raising the quota, may help.
@@ -75,38 +76,28 @@ type Error struct {
 
 // Error returns "callback: <Op>: <class> after N attempts (request id R): <cause>".
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString("callback: ")
-	b.WriteString(e.Op)
-	b.WriteString(": ")
+	s := "callback: " + e.Op + ": "
 	if e.Class != nil {
-		b.WriteString(e.Class.Error())
+		s += e.Class.Error()
 	}
 	switch e.Attempts {
 	case 0:
-		b.WriteString(", nothing sent")
+		s += ", nothing sent"
 	case 1:
-		b.WriteString(" after 1 attempt")
+		s += " after 1 attempt"
 	default:
-		b.WriteString(" after ")
-		b.WriteString(strconv.Itoa(e.Attempts))
-		b.WriteString(" attempts")
+		s += " after " + strconv.Itoa(e.Attempts) + " attempts"
 	}
 	if e.RequestID != "" {
-		b.WriteString(" (request id ")
-		b.WriteString(e.RequestID)
-		b.WriteString(")")
+		s += " (request id " + e.RequestID + ")"
 	}
 	if e.msg != "" {
-		b.WriteString(": ")
-		b.WriteString(e.msg)
+		s += ": " + e.msg
 	}
 	if h := hint(e.Class, e.Attempts); h != "" {
-		b.WriteString(" (")
-		b.WriteString(h)
-		b.WriteString(")")
+		s += " (" + h + ")"
 	}
-	return b.String()
+	return s
 }
 
 // hint says what the caller can do about an error of class c after n

@@ -71,7 +71,7 @@ func NewReason(s string) Reason {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
-	n, _ := validate.Length(s)
+	n := utf8.RuneCountInString(s)
 	if n <= MaxReasonLen {
 		return Reason{s: s}
 	}
