@@ -74,5 +74,5 @@ func Succeed(ctx context.Context, tok Token, outputs []Output, optFns ...func(*O
 // configError is the error of a call that could not load the default
 // configuration, which is where credentials come from.
 func configError(op string, err error) *Error {
-	return &Error{Op: op, Class: ErrAccessDenied, msg: err.Error(), err: err}
+	return &Error{Op: op, Class: ErrAccessDenied, msg: quote(err.Error(), Token{}, 1024), err: err}
 }

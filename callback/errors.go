@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/stepcallback/sagemaker-callback/callback/internal/errtext"
 	"github.com/stepcallback/sagemaker-callback/retry"
 	"github.com/stepcallback/sagemaker-callback/validate"
 )
@@ -187,7 +188,7 @@ func classify(ctx context.Context, err error) (class error, sent bool) {
 		// The SDK failed before sending: credentials, region, endpoint,
 		// signing. It wraps a failure to get credentials as "get identity:"
 		// and gives it no type of its own.
-		if strings.Contains(err.Error(), "get identity") {
+		if strings.Contains(errtext.Of(err), "get identity") {
 			return ErrAccessDenied, false
 		}
 		return ErrUnexpected, false
@@ -241,20 +242,31 @@ func newError(ctx context.Context, op string, err error, tok Token) *Error {
 	}
 	var respErr *awshttp.ResponseError
 	if errors.As(last, &respErr) {
-		e.RequestID = respErr.ServiceRequestID()
+		e.RequestID = quote(respErr.ServiceRequestID(), tok, 128)
 	}
 	var apiErr smithy.APIError
 	if errors.As(last, &apiErr) {
-		e.Code = apiErr.ErrorCode()
+		e.Code = quote(apiErr.ErrorCode(), tok, 128)
 		e.msg += e.Code
 		if m := apiErr.ErrorMessage(); m != "" {
 			e.msg += ": " + m
 		}
 	} else {
-		e.msg += last.Error()
+		e.msg += errtext.Of(last)
 	}
-	if raw := tok.Reveal(); raw != "" {
-		e.msg = strings.ReplaceAll(e.msg, raw, tok.String())
-	}
+	e.msg = quote(e.msg, tok, 1024)
 	return e
+}
+
+// quote returns s, text from the service or the SDK, with the raw token
+// replaced by its redacted form and cut to at most max bytes: an Error never
+// shows the token nor carries unbounded text (TestErrorBoundsServiceText).
+func quote(s string, tok Token, max int) string {
+	if raw := tok.Reveal(); raw != "" {
+		s = strings.ReplaceAll(s, raw, tok.String())
+	}
+	if len(s) <= max {
+		return s
+	}
+	return strings.ToValidUTF8(s[:max], "") + " …[" + strconv.Itoa(len(s)-max) + " bytes cut]"
 }
