@@ -7,10 +7,15 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
+	"github.com/aws/smithy-go/metrics"
+	"github.com/aws/smithy-go/middleware"
+	"github.com/aws/smithy-go/tracing"
 
 	"github.com/stepcallback/sagemaker-callback/callback/internal/names"
 	"github.com/stepcallback/sagemaker-callback/retry"
@@ -58,15 +63,25 @@ type Options struct {
 	// hook (it runs besides the logging). The Client's classifier is set
 	// after them: their Retryable is ignored.
 	RetryOptions []func(*retry.Options)
+
+	// TracerProvider, when not nil, gets a span per call (see the package
+	// doc); give the SageMaker client the same provider, for its spans to
+	// nest under the call's. Nil traces nothing, at no cost.
+	TracerProvider tracing.TracerProvider
+
+	// MeterProvider, when not nil, gets the metrics of each call (see the
+	// package doc). Nil records nothing, at no cost.
+	MeterProvider metrics.MeterProvider
 }
 
 // Client completes callback steps: it checks the request, derives its
 // ClientRequestToken, sends it through the SDK with retries per its policy,
 // and classifies failures. A Client is safe for concurrent use.
 type Client struct {
-	api    API
-	opts   settings
-	misuse error // why every call is refused, or nil
+	api       API
+	opts      settings
+	misuse    error // why every call is refused, or nil
+	sdkTraced bool  // api is a SageMaker client with a tracer provider
 }
 
 // New returns a Client that calls api, typically a *sagemaker.Client:
@@ -88,6 +103,7 @@ func New(api API, optFns ...func(*Options)) *Client {
 	if v := reflect.ValueOf(api); api != nil && v.Kind() == reflect.Pointer && v.IsNil() {
 		c.api = nil
 	}
+	c.sdkTraced = sdkTracesTo(c.api)
 	return c
 }
 
@@ -102,10 +118,11 @@ type settings struct {
 	Options
 	sdk   []func(*sagemaker.Options) // APIOptions, then noSDKRetries
 	retry []func(*retry.Options)     // RetryOptions, then classifier
+	telemetry
 }
 
 func resolve(o Options) settings {
-	return settings{o, append(slices.Clip(o.APIOptions), noSDKRetries), append(slices.Clip(o.RetryOptions), classifier)}
+	return settings{o, append(slices.Clip(o.APIOptions), noSDKRetries), append(slices.Clip(o.RetryOptions), classifier), newTelemetry(&o)}
 }
 
 // noSDKRetries turns the SDK's retries off for one call (see the package doc).
@@ -152,12 +169,12 @@ func (c *Client) Fail(ctx context.Context, tok Token, reason Reason, optFns ...f
 	if !reason.IsZero() {
 		in.FailureReason = &reason.s
 	}
-	return c.do(ctx, OpFailure, tok, &o, nil, func(ctx context.Context, sdk []func(*sagemaker.Options)) (*string, error) {
+	return c.do(ctx, OpFailure, tok, &o, nil, func(ctx context.Context, sdk []func(*sagemaker.Options)) (*string, middleware.Metadata, error) {
 		out, err := c.api.SendPipelineExecutionStepFailure(ctx, in, sdk...)
 		if out == nil {
-			return nil, err
+			return nil, middleware.Metadata{}, err
 		}
-		return out.PipelineExecutionArn, err
+		return out.PipelineExecutionArn, out.ResultMetadata, err
 	})
 }
 
@@ -185,12 +202,12 @@ func (c *Client) Succeed(ctx context.Context, tok Token, outputs []Output, optFn
 			in.OutputParameters[i] = types.OutputParameter{Name: &outputs[i].name, Value: &outputs[i].value}
 		}
 	}
-	return c.do(ctx, OpSuccess, tok, &o, refused, func(ctx context.Context, sdk []func(*sagemaker.Options)) (*string, error) {
+	return c.do(ctx, OpSuccess, tok, &o, refused, func(ctx context.Context, sdk []func(*sagemaker.Options)) (*string, middleware.Metadata, error) {
 		out, err := c.api.SendPipelineExecutionStepSuccess(ctx, in, sdk...)
 		if out == nil {
-			return nil, err
+			return nil, middleware.Metadata{}, err
 		}
-		return out.PipelineExecutionArn, err
+		return out.PipelineExecutionArn, out.ResultMetadata, err
 	})
 }
 
@@ -209,35 +226,66 @@ func (c *Client) refusal(tok Token, refused error) error {
 }
 
 // do sends the request under the retry policy, unless it is refused, logs,
-// and turns a failure into an *Error. send returns the answer's
-// PipelineExecutionArn (nil when the answer had none).
-func (c *Client) do(ctx context.Context, op string, tok Token, o *settings, refused error, send func(context.Context, []func(*sagemaker.Options)) (*string, error)) (ExecutionARN, error) {
+// traces, and turns a failure into an *Error. send returns the answer's
+// PipelineExecutionArn (nil when the answer had none) and metadata.
+func (c *Client) do(ctx context.Context, op string, tok Token, o *settings, refused error, send func(context.Context, []func(*sagemaker.Options)) (*string, middleware.Metadata, error)) (ExecutionARN, error) {
+	if !o.on() {
+		arn, _, _, e := c.call(ctx, op, tok, o, refused, send)
+		return arn, errOrNil(e)
+	}
+	began := time.Now()
+	ctx, span := o.start(ctx, op, tok)
+	arn, attempts, requestID, e := c.call(ctx, op, tok, o, refused, send)
+	o.end(ctx, span, began, op, attempts, outcome(ctx, e), requestID)
+	return arn, errOrNil(e)
+}
+
+// errOrNil returns e as an error, or nil.
+func errOrNil(e *Error) error {
+	if e == nil {
+		return nil
+	}
+	return e
+}
+
+// call is do without the span and the metrics: it also returns the requests
+// sent and the last request id.
+func (c *Client) call(ctx context.Context, op string, tok Token, o *settings, refused error, send func(context.Context, []func(*sagemaker.Options)) (*string, middleware.Metadata, error)) (ExecutionARN, int, string, *Error) {
 	if cause := c.refusal(tok, refused); cause != nil {
 		e := &Error{Op: op, Class: ErrInvalid, msg: cause.Error(), err: cause}
 		logFailure(ctx, o.Logger, tok, e)
-		return ExecutionARN{}, e
+		return ExecutionARN{}, 0, "", e
 	}
-	ropts := o.retry
+	ropts, sdk := o.retry, o.sdk
 	if o.Logger != nil {
 		ropts = append(slices.Clip(ropts), func(ro *retry.Options) { logRetries(ctx, o.Logger, op, tok, ro) })
 	}
-	var arn *string
+	if o.tracer != nil || c.sdkTraced || len(o.APIOptions) > 0 {
+		sdk = append(slices.Clip(sdk), redactSDKSpans(tok)) // the SDK may trace: redact its spans
+	}
+	var res struct {
+		arn       *string
+		requestID string
+		sent      int
+	}
 	err := retry.Do(ctx, o.Retry, func(ctx context.Context) error {
-		a, err := send(ctx, o.sdk)
+		res.sent++
+		arn, md, err := send(ctx, sdk)
 		if err == nil {
-			arn = a
+			res.arn = arn
+			res.requestID, _ = awsmiddleware.GetRequestIDMetadata(md)
 		}
 		return err
 	}, ropts...)
 	if err != nil {
 		e := newError(ctx, op, err, tok)
 		logFailure(ctx, o.Logger, tok, e)
-		return ExecutionARN{}, e
+		return ExecutionARN{}, e.Attempts, e.RequestID, e
 	}
-	if arn == nil {
-		return ExecutionARN{}, nil
+	if res.arn == nil {
+		return ExecutionARN{}, res.sent, res.requestID, nil
 	}
-	return executionARN(*arn), nil
+	return executionARN(*res.arn), res.sent, res.requestID, nil
 }
 
 // logRetries makes ro log each retry at Warn, besides its OnRetry.

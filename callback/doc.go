@@ -75,6 +75,30 @@
 // message names the operation, the class, the attempts and the request ID,
 // and never the raw token, even where the service's message echoes it.
 //
+// # Traces and metrics
+//
+// Options.TracerProvider and Options.MeterProvider take smithy-go's
+// interfaces, the SDK's own (connect OpenTelemetry with AWS's adapters,
+// smithyoteltracing and smithyotelmetrics). Each Fail or Succeed call makes
+// one span, "callback.Fail" or "callback.Succeed", ended when the call
+// returns, with an error status on failure and the attributes
+// callback.attempts (an int: the requests sent), callback.outcome ("ok", or
+// the class: "conflict", "limit_exceeded", "not_found", "invalid",
+// "throttled", "access_denied", "unavailable", "unexpected", or "canceled"
+// when the caller's context ended first), callback.operation,
+// callback.token.fingerprint and aws.request_id where known. It records
+// callback.report.duration (a Float64Histogram, in seconds) and
+// callback.report.attempts (an Int64Histogram), both with the attributes
+// operation (the AWS operation's name) and outcome. Calls refused before
+// sending count too. Give the SageMaker client the same TracerProvider: its
+// spans for each attempt then nest under the call's, which is on the context
+// the SDK gets. No span name, attribute or event, and no metric attribute,
+// shows the raw token, the SDK's spans under the call's included: the service
+// echoes the token in its error messages, which the SDK's operation span
+// records, so the Client redacts what the SDK's tracer records during its
+// calls (TestTracingOutcomes). With neither provider, nothing is recorded and
+// nothing allocated for it (TestNoProvidersNoAllocs).
+//
 // # Testing
 //
 // Package callbacktest is a local SageMaker for these two calls that the real
