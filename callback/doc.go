@@ -72,8 +72,8 @@
 // attempts, the error matches both the context's error and the class of the
 // last answer. errors.As still reaches the SDK's errors beneath
 // (*types.ResourceNotFound, smithy.APIError, *awshttp.ResponseError). The
-// message names the operation, the class, the attempts and the request ID,
-// and never the raw token, even where the service's message echoes it.
+// message names the operation, the class, the attempts and the request ID;
+// it is bounded and never shows the raw token (see Error).
 //
 // # Traces and metrics
 //
@@ -93,11 +93,14 @@
 // sending count too. Give the SageMaker client the same TracerProvider: its
 // spans for each attempt then nest under the call's, which is on the context
 // the SDK gets. No span name, attribute or event, and no metric attribute,
-// shows the raw token, the SDK's spans under the call's included: the service
-// echoes the token in its error messages, which the SDK's operation span
-// records, so the Client redacts what the SDK's tracer records during its
-// calls (TestTracingOutcomes). With neither provider, nothing is recorded and
-// nothing allocated for it (TestNoProvidersNoAllocs).
+// shows the raw token, the SDK's spans under the call's included: the SDK's
+// operation span records the service's error message, which may echo the
+// token (callbacktest's do), so the Client redacts what the SDK's tracer
+// records during its calls, whenever the Client has a TracerProvider, its API
+// is a *sagemaker.Client with one, or APIOptions could set one
+// (TestTracingOutcomes, TestSDKSpansRedactedWithoutOurProvider). With neither
+// provider, nothing is recorded and nothing allocated for it
+// (TestNoProvidersNoAllocs).
 //
 // # Testing
 //

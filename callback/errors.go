@@ -30,7 +30,7 @@ var (
 	// account. Not retried; retrying later, or raising the quota, may help.
 	ErrLimitExceeded = errors.New("resource limit exceeded")
 	// ErrNotFound: the service's ResourceNotFound: no step waits for this
-	// token (unknown, expired, or its execution is gone). Not retried.
+	// token. Not retried.
 	ErrNotFound = errors.New("not found")
 	// ErrInvalid: the request breaks the model's rules, found before anything
 	// was sent (then also a *validate.Error) or by the service
@@ -59,17 +59,17 @@ var (
 
 // Error is the error of a completion that failed. Its message names the
 // operation, the class, the attempts made and the service's request ID, the
-// service's code and message with any echo of the token replaced by the
-// token's redacted form, and what the caller can do: Error() never shows the
-// raw token. The errors beneath it, which errors.As reaches (the SDK's, and
-// smithy.APIError's ErrorMessage), are the SDK's own and may echo the token:
-// log this error, not those.
+// service's code and message, and what the caller can do. It never shows the
+// raw token, which the service's message may echo (callbacktest's do), and
+// the service's text in it is cut to a bound. The errors beneath it, which
+// errors.As reaches (the SDK's, and smithy.APIError's ErrorMessage), are the
+// SDK's own and may echo the token: log this error, not those.
 type Error struct {
 	Op        string // "SendPipelineExecutionStepFailure" or "SendPipelineExecutionStepSuccess"
 	Class     error  // one of the Err* classes, or the caller's context error
 	Attempts  int    // requests sent; 0 when nothing was sent (refused here, or the SDK failed before sending)
-	RequestID string // the service's request ID of the last answer, or ""
-	Code      string // the service's error code of the last answer, or ""
+	RequestID string // the service's request ID of the last answer (at most 128 bytes), or ""
+	Code      string // the service's error code of the last answer (at most 128 bytes), or ""
 
 	msg string // the cause, redacted
 	err error  // the cause: the chain from the retry loop and the SDK

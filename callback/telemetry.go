@@ -143,7 +143,7 @@ func traces(p tracing.TracerProvider) bool {
 // redactSDKSpans returns the SDK option that wraps, for one call, the SDK's
 // tracer provider so that its spans never record tok's raw value: the
 // service's error message that the SDK's operation span records
-// (exception.message, api.error_message) echoes the token. The wrapper's
+// (exception.message, api.error_message) may echo the token. The wrapper's
 // spans are never put on a context: the SDK's, and OTel adapters, find their
 // own spans there.
 func redactSDKSpans(tok Token) func(*sagemaker.Options) {
