@@ -92,7 +92,11 @@ func (m Member) CheckCount(n int) error {
 func check(sp *Spec, s string) *Error {
 	n, rule := -1, RuleUTF8
 	if utf8.ValidString(s) {
-		n = utf8.RuneCountInString(s)
+		// A string has at most as many code points as bytes: count them
+		// only when the byte length alone does not settle the limits.
+		if n = len(s); n > sp.Max || sp.Min > 0 {
+			n = utf8.RuneCountInString(s)
+		}
 		switch {
 		case n < sp.Min || n > sp.Max:
 			rule = RuleLength
