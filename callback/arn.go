@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+
 	"github.com/stepcallback/sagemaker-callback/validate"
 )
 
@@ -55,70 +57,33 @@ func executionARN(s string) ExecutionARN {
 
 // arnParts are the parts of a valid ARN.
 type arnParts struct {
-	partition, region, account, pipeline, execution string
+	arn.ARN
+	pipeline, execution string
 }
 
-// splitARN matches s against the model's pattern by hand, as ECMA-262 would:
-// '.' matches anything but a line terminator (\n, \r, U+2028, U+2029), and the
-// greedy first '.*' makes the pipeline name run to the last "/execution/".
-func splitARN(s string) (arnParts, bool) {
-	var p arnParts
-	if n, ok := validate.Length(s); !ok || n > MaxExecutionARNLen {
+// splitARN parses s with arn.Parse and checks it against the model's pattern,
+// as ECMA-262 reads it: '.' matches anything but a line terminator (\n, \r,
+// U+2028, U+2029), and the greedy first '.*' makes the pipeline name run to
+// the last "/execution/".
+func splitARN(s string) (p arnParts, ok bool) {
+	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > MaxExecutionARNLen || strings.ContainsAny(s, "\n\r\u2028\u2029") {
 		return p, false
 	}
-	rest, ok := strings.CutPrefix(s, "arn:")
-	if !ok {
-		return p, false
-	}
-	p.partition, rest, ok = strings.Cut(rest, ":")
-	if !ok || !strings.HasPrefix(p.partition, "aws") || !allIn(p.partition[3:], false) {
-		return p, false
-	}
-	rest, ok = strings.CutPrefix(rest, "sagemaker:")
-	if !ok {
-		return p, false
-	}
-	p.region, rest, ok = strings.Cut(rest, ":")
-	if !ok || !allIn(p.region, true) {
-		return p, false
-	}
-	if len(rest) < 13 || rest[12] != ':' {
-		return p, false
-	}
-	p.account, rest = rest[:12], rest[13:]
-	for i := 0; i < 12; i++ {
-		if c := p.account[i]; c < '0' || c > '9' {
-			return p, false
-		}
-	}
-	rest, ok = strings.CutPrefix(rest, "pipeline/")
-	if !ok || hasLineTerminator(rest) {
-		return p, false
-	}
+	a, err := arn.Parse(s)
+	rest, isPipeline := strings.CutPrefix(a.Resource, "pipeline/")
 	i := strings.LastIndex(rest, "/execution/")
-	if i < 0 {
+	partition, isAWS := strings.CutPrefix(a.Partition, "aws")
+	if err != nil || !isPipeline || i < 0 || !isAWS || a.Service != "sagemaker" || len(a.AccountID) != 12 ||
+		strings.Trim(partition, lower+"-") != "" || strings.Trim(a.Region, lower+digits+"-") != "" || strings.Trim(a.AccountID, digits) != "" {
 		return p, false
 	}
-	p.pipeline, p.execution = rest[:i], rest[i+len("/execution/"):]
-	return p, true
+	return arnParts{a, rest[:i], rest[i+len("/execution/"):]}, true
 }
 
-// allIn reports whether s has only [a-z-], and digits too when digits is set.
-func allIn(s string, digits bool) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || c == '-' || digits && '0' <= c && c <= '9') {
-			return false
-		}
-	}
-	return true
-}
-
-// hasLineTerminator reports whether s holds a character that ECMA-262's '.'
-// does not match.
-func hasLineTerminator(s string) bool {
-	return strings.ContainsAny(s, "\n\r\u2028\u2029") || !utf8.ValidString(s)
-}
+const (
+	lower  = "abcdefghijklmnopqrstuvwxyz"
+	digits = "0123456789"
+)
 
 // String returns the ARN as the service sent it.
 func (a ExecutionARN) String() string { return a.s }
@@ -136,13 +101,13 @@ func (a ExecutionARN) parts() arnParts {
 
 // Partition returns the ARN's partition ("aws", "aws-cn", "aws-us-gov", ...),
 // or "" when a is not valid.
-func (a ExecutionARN) Partition() string { return a.parts().partition }
+func (a ExecutionARN) Partition() string { return a.parts().Partition }
 
 // Region returns the ARN's region ("us-east-1"), or "".
-func (a ExecutionARN) Region() string { return a.parts().region }
+func (a ExecutionARN) Region() string { return a.parts().Region }
 
 // Account returns the ARN's 12-digit account ID, or "".
-func (a ExecutionARN) Account() string { return a.parts().account }
+func (a ExecutionARN) Account() string { return a.parts().AccountID }
 
 // Pipeline returns the pipeline's name, or "".
 func (a ExecutionARN) Pipeline() string { return a.parts().pipeline }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
+	"github.com/aws/smithy-go/metrics"
+	"github.com/aws/smithy-go/tracing"
 
 	"github.com/stepcallback/sagemaker-callback/callback"
 	"github.com/stepcallback/sagemaker-callback/callback/callbacktest"
@@ -100,6 +102,76 @@ func BenchmarkClientFailNoAttemptTimeout(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkClientFailTelemetry is BenchmarkClientFail with a tracer and a
+// meter provider given to the Client and to the SageMaker client: the cost
+// of the spans, the metrics and the redaction of the SDK's spans, against
+// providers that keep nothing.
+func BenchmarkClientFailTelemetry(b *testing.B) {
+	srv := callbacktest.NewServer()
+	defer srv.Close()
+	p := discard{}
+	api := sagemaker.New(srv.Client().Options(), func(o *sagemaker.Options) { o.TracerProvider = p; o.MeterProvider = p })
+	client := callback.New(api, func(o *callback.Options) { o.TracerProvider = p; o.MeterProvider = p })
+	tokens := steps(srv, b.N)
+	parsed := make([]callback.Token, len(tokens))
+	for i, s := range tokens {
+		parsed[i] = callback.MustParseToken(s)
+	}
+	ctx := context.Background()
+	reason := callback.MustParseReason("disk full")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := client.Fail(ctx, parsed[i], reason); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// discard is a tracer and meter provider that keeps nothing, but puts its
+// spans on the context as a real one does. It is not the SDK's Nop
+// provider, which the SDK and Client recognise and skip.
+type discard struct{}
+
+func (discard) Tracer(string, ...tracing.TracerOption) tracing.Tracer { return discard{} }
+
+func (discard) StartSpan(ctx context.Context, _ string, opts ...tracing.SpanOption) (context.Context, tracing.Span) {
+	var o tracing.SpanOptions
+	for _, fn := range opts {
+		fn(&o)
+	}
+	s := &discardSpan{}
+	return tracing.WithSpan(ctx, s), s
+}
+
+type discardSpan struct{ tracing.Span }
+
+func (*discardSpan) SetProperty(any, any)         {}
+func (*discardSpan) SetStatus(tracing.SpanStatus) {}
+func (*discardSpan) End()                         {}
+
+func (discard) Meter(string, ...metrics.MeterOption) metrics.Meter {
+	return discardMeter{metrics.NopMeterProvider{}.Meter("")}
+}
+
+type discardMeter struct{ metrics.Meter }
+
+func (discardMeter) Float64Histogram(string, ...metrics.InstrumentOption) (metrics.Float64Histogram, error) {
+	return discardInstrument{}, nil
+}
+
+func (discardMeter) Int64Histogram(string, ...metrics.InstrumentOption) (metrics.Int64Histogram, error) {
+	return discardInt{}, nil
+}
+
+type discardInstrument struct{}
+
+func (discardInstrument) Record(context.Context, float64, ...metrics.RecordMetricOption) {}
+
+type discardInt struct{}
+
+func (discardInt) Record(context.Context, int64, ...metrics.RecordMetricOption) {}
 
 // steps registers n steps and returns their tokens.
 func steps(srv *callbacktest.Server, n int) []string {

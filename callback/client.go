@@ -4,12 +4,18 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"reflect"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
+	"github.com/aws/smithy-go/metrics"
+	"github.com/aws/smithy-go/middleware"
+	"github.com/aws/smithy-go/tracing"
 
 	"github.com/stepcallback/sagemaker-callback/callback/internal/names"
 	"github.com/stepcallback/sagemaker-callback/retry"
@@ -33,90 +39,116 @@ type API interface {
 
 // Options configure a Client, and one call when given to Fail or Succeed.
 type Options struct {
-	// Retry is the retry policy: the only retry layer of a call, since
-	// Client turns the SDK's own retries off. The zero Policy is
-	// retry.DefaultPolicy().
+	// Retry is the retry policy: the only retry layer of a call (see the
+	// package doc). The zero Policy is retry.DefaultPolicy().
 	Retry retry.Policy
 
 	// Logger, when not nil, gets each retry at Warn (attempt, delay, class)
 	// and each failed call at Error. The token is logged redacted.
 	Logger *slog.Logger
 
-	// RequestToken, when not zero, is sent as the ClientRequestToken instead
-	// of the one derived from the request. It is meant for one call (pass it
-	// in Fail's or Succeed's optFns); New ignores it.
+	// RequestToken, when not zero, is sent as the ClientRequestToken of one
+	// call instead of the one derived from the request: pass it in Fail's or
+	// Succeed's optFns. A Client made by New with a RequestToken refuses
+	// every call (ErrInvalid): one token for every call would tie unrelated
+	// completions together.
 	RequestToken RequestToken
 
-	// APIOptions are passed to every SDK call, after the option that turns
-	// the SDK's retries off (so one of them could turn them back on; don't).
+	// APIOptions are passed to every SDK call. The Client's own option,
+	// which turns the SDK's retries off, runs after them: they cannot turn
+	// those back on.
 	APIOptions []func(*sagemaker.Options)
 
-	// RetryOptions are passed to retry.Do, for a test's timer or a metrics
-	// hook (retry.Options.OnRetry runs besides the logging).
+	// RetryOptions are passed to retry.Do, for a test's timer or an OnRetry
+	// hook (it runs besides the logging). The Client's classifier is set
+	// after them: their Retryable is ignored.
 	RetryOptions []func(*retry.Options)
+
+	// TracerProvider, when not nil, gets a span per call (see the package
+	// doc); give the SageMaker client the same provider, for its spans to
+	// nest under the call's. Nil traces nothing, at no cost.
+	TracerProvider tracing.TracerProvider
+
+	// MeterProvider, when not nil, gets the metrics of each call (see the
+	// package doc). Nil records nothing, at no cost.
+	MeterProvider metrics.MeterProvider
 }
 
 // Client completes callback steps: it checks the request, derives its
 // ClientRequestToken, sends it through the SDK with retries per its policy,
 // and classifies failures. A Client is safe for concurrent use.
 type Client struct {
-	api   API
-	opts  Options
-	sdk   []func(*sagemaker.Options) // noSDKRetries, then opts.APIOptions
-	ropts []func(*retry.Options)     // retryableOption, then opts.RetryOptions
+	api       API
+	opts      settings
+	misuse    error // why every call is refused, or nil
+	sdkTraced bool  // api is a SageMaker client with a tracer provider
 }
 
 // New returns a Client that calls api, typically a *sagemaker.Client:
 //
 //	client := callback.New(sagemaker.NewFromConfig(cfg))
+//
+// A Client without an API (nil, or a nil pointer), or given a
+// RequestToken, answers every call with an error matching ErrInvalid.
 func New(api API, optFns ...func(*Options)) *Client {
 	c := &Client{api: api}
+	var o Options
 	for _, fn := range optFns {
-		fn(&c.opts)
+		fn(&o)
 	}
-	c.opts.RequestToken = RequestToken{}
-	c.sdk = sdkOptions(c.opts.APIOptions)
-	c.ropts = retryOptions(c.opts.RetryOptions)
+	c.opts = resolve(o)
+	if !o.RequestToken.IsZero() {
+		c.misuse = errClientRequestToken
+	}
+	if v := reflect.ValueOf(api); api != nil && v.Kind() == reflect.Pointer && v.IsNil() {
+		c.api = nil
+	}
+	c.sdkTraced = sdkTracesTo(c.api)
 	return c
 }
 
-// noSDKRetries turns the SDK's retries off for one call: the retry policy
-// of this package is the only retry layer, so attempts are the policy's (not
-// the SDK's 3 times the policy's) and the SDK's retry quota, shared by every
-// call of a client, cannot run dry and fail calls under a burst of errors.
-func noSDKRetries(o *sagemaker.Options) { o.Retryer = aws.NopRetryer{} }
+var (
+	errNoAPI              = errors.New("the Client has no API: make it with New and a *sagemaker.Client")
+	errClientRequestToken = errors.New("the Client was made with a RequestToken, an option of one call: give it to Fail or Succeed")
+)
 
-func sdkOptions(extra []func(*sagemaker.Options)) []func(*sagemaker.Options) {
-	return append([]func(*sagemaker.Options){noSDKRetries}, extra...)
-}
-
-// retryableOption makes retry.Do use Client's classifier. It comes first, so
-// that Options.RetryOptions can replace it.
-func retryableOption(ro *retry.Options) { ro.Retryable = retryable }
-
-func retryOptions(extra []func(*retry.Options)) []func(*retry.Options) {
-	return append([]func(*retry.Options){retryableOption}, extra...)
-}
-
-// callOptions are the options of one call, resolved.
-type callOptions struct {
+// settings are the options of one call, with the Client's own options last,
+// where the caller's cannot undo them.
+type settings struct {
 	Options
-	sdk   []func(*sagemaker.Options)
-	ropts []func(*retry.Options)
+	sdk   []func(*sagemaker.Options) // APIOptions, then noSDKRetries
+	retry []func(*retry.Options)     // RetryOptions, then classifier
+	telemetry
 }
 
-// options returns the options of one call.
-func (c *Client) options(optFns []func(*Options)) callOptions {
-	if len(optFns) == 0 {
-		return callOptions{c.opts, c.sdk, c.ropts}
+func resolve(o Options) settings {
+	return settings{o, append(slices.Clip(o.APIOptions), noSDKRetries), append(slices.Clip(o.RetryOptions), classifier), newTelemetry(&o)}
+}
+
+// noSDKRetries turns the SDK's retries off for one call (see the package doc).
+func noSDKRetries(o *sagemaker.Options) {
+	o.Retryer = aws.NopRetryer{}
+	o.RetryMaxAttempts = 0
+}
+
+// classifier makes retry.Do use the Client's classifier, retryable.
+func classifier(o *retry.Options) { o.Retryable = retryable }
+
+// options returns the settings of one call: the Client's, then optFns.
+func (c *Client) options(optFns []func(*Options)) settings {
+	if c != nil && len(optFns) == 0 {
+		return c.opts
 	}
-	o := c.opts
+	var o Options
+	if c != nil {
+		o = c.opts.Options
+	}
 	o.APIOptions = slices.Clip(o.APIOptions)
 	o.RetryOptions = slices.Clip(o.RetryOptions)
 	for _, fn := range optFns {
 		fn(&o)
 	}
-	return callOptions{o, sdkOptions(o.APIOptions), retryOptions(o.RetryOptions)}
+	return resolve(o)
 }
 
 // Fail reports that the step of tok failed, for reason, and returns the
@@ -129,11 +161,7 @@ func (c *Client) options(optFns []func(*Options)) callOptions {
 // matching one class (ErrConflict, ErrNotFound, ErrThrottled, ...).
 func (c *Client) Fail(ctx context.Context, tok Token, reason Reason, optFns ...func(*Options)) (ExecutionARN, error) {
 	o := c.options(optFns)
-	if err := c.check(ctx, OpFailure, tok, &o.Options); err != nil {
-		return ExecutionARN{}, err
-	}
-	raw := tok.Reveal()
-	crt := o.RequestToken.s
+	raw, crt := tok.Reveal(), o.RequestToken.s
 	if crt == "" {
 		crt = FailureRequestToken(tok, reason).s
 	}
@@ -141,55 +169,139 @@ func (c *Client) Fail(ctx context.Context, tok Token, reason Reason, optFns ...f
 	if !reason.IsZero() {
 		in.FailureReason = &reason.s
 	}
-	return c.do(ctx, OpFailure, tok, &o, func(ctx context.Context) (*string, error) {
-		out, err := c.api.SendPipelineExecutionStepFailure(ctx, in, o.sdk...)
+	return c.do(ctx, OpFailure, tok, &o, nil, func(ctx context.Context, sdk []func(*sagemaker.Options)) (*string, middleware.Metadata, error) {
+		out, err := c.api.SendPipelineExecutionStepFailure(ctx, in, sdk...)
 		if out == nil {
-			return nil, err
+			return nil, middleware.Metadata{}, err
 		}
-		return out.PipelineExecutionArn, err
+		return out.PipelineExecutionArn, out.ResultMetadata, err
 	})
 }
 
 // Succeed reports that the step of tok succeeded, with outputs as its output
 // parameters, and returns the pipeline execution's ARN.
 //
-// Before anything is sent, a zero Token or more than 50 outputs are refused
-// with an error matching ErrInvalid. Otherwise it behaves as Fail, with a
-// ClientRequestToken derived by SuccessRequestToken.
+// Before anything is sent, a zero Token, a zero Output or more than 50
+// outputs are refused with an error matching ErrInvalid. Otherwise it behaves
+// as Fail, with a ClientRequestToken derived by SuccessRequestToken.
 func (c *Client) Succeed(ctx context.Context, tok Token, outputs []Output, optFns ...func(*Options)) (ExecutionARN, error) {
 	o := c.options(optFns)
-	if err := c.check(ctx, OpSuccess, tok, &o.Options); err != nil {
-		return ExecutionARN{}, err
-	}
-	if err := validate.OutputParameters.CheckCount(len(outputs)); err != nil {
-		return ExecutionARN{}, c.refuse(ctx, OpSuccess, tok, &o.Options, err)
-	}
-	for i := range outputs {
-		if !outputs[i].ok {
-			err := &validate.Error{Field: "OutputParameters[" + strconv.Itoa(i) + "]", Rule: validate.RuleRequired, Len: -1}
-			return ExecutionARN{}, c.refuse(ctx, OpSuccess, tok, &o.Options, err)
-		}
-	}
-	raw := tok.Reveal()
-	crt := o.RequestToken.s
-	if crt == "" {
+	refused := validate.OutputParameters.CheckCount(len(outputs))
+	raw, crt := tok.Reveal(), o.RequestToken.s
+	if crt == "" && refused == nil {
 		crt = SuccessRequestToken(tok, outputs).s
 	}
 	in := &sagemaker.SendPipelineExecutionStepSuccessInput{CallbackToken: &raw, ClientRequestToken: &crt}
-	if len(outputs) > 0 {
-		params := make([]types.OutputParameter, len(outputs))
+	if len(outputs) > 0 && refused == nil {
+		in.OutputParameters = make([]types.OutputParameter, len(outputs))
 		for i := range outputs {
-			params[i] = types.OutputParameter{Name: &outputs[i].name, Value: &outputs[i].value}
+			if !outputs[i].ok {
+				refused = &validate.Error{Field: "OutputParameters[" + strconv.Itoa(i) + "]", Rule: validate.RuleRequired, Len: -1}
+				break
+			}
+			in.OutputParameters[i] = types.OutputParameter{Name: &outputs[i].name, Value: &outputs[i].value}
 		}
-		in.OutputParameters = params
 	}
-	return c.do(ctx, OpSuccess, tok, &o, func(ctx context.Context) (*string, error) {
-		out, err := c.api.SendPipelineExecutionStepSuccess(ctx, in, o.sdk...)
+	return c.do(ctx, OpSuccess, tok, &o, refused, func(ctx context.Context, sdk []func(*sagemaker.Options)) (*string, middleware.Metadata, error) {
+		out, err := c.api.SendPipelineExecutionStepSuccess(ctx, in, sdk...)
 		if out == nil {
-			return nil, err
+			return nil, middleware.Metadata{}, err
 		}
-		return out.PipelineExecutionArn, err
+		return out.PipelineExecutionArn, out.ResultMetadata, err
 	})
+}
+
+// refusal returns why a call cannot be sent, or nil: no API, a misused
+// Client, the zero Token, or refused, the caller's own finding.
+func (c *Client) refusal(tok Token, refused error) error {
+	switch {
+	case c == nil || c.api == nil:
+		return errNoAPI
+	case c.misuse != nil:
+		return c.misuse
+	case tok.IsZero():
+		return &validate.Error{Field: validate.CallbackToken.String(), Rule: validate.RuleRequired, Len: -1, Secret: true}
+	}
+	return refused
+}
+
+// do sends the request under the retry policy, unless it is refused, logs,
+// traces, and turns a failure into an *Error. send returns the answer's
+// PipelineExecutionArn (nil when the answer had none) and metadata.
+func (c *Client) do(ctx context.Context, op string, tok Token, o *settings, refused error, send func(context.Context, []func(*sagemaker.Options)) (*string, middleware.Metadata, error)) (ExecutionARN, error) {
+	if !o.on() {
+		arn, _, _, e := c.call(ctx, op, tok, o, refused, send)
+		return arn, errOrNil(e)
+	}
+	began := time.Now()
+	ctx, span := o.start(ctx, op, tok)
+	arn, attempts, requestID, e := c.call(ctx, op, tok, o, refused, send)
+	o.end(ctx, span, began, op, attempts, outcome(ctx, e), requestID)
+	return arn, errOrNil(e)
+}
+
+// errOrNil returns e as an error, or nil.
+func errOrNil(e *Error) error {
+	if e == nil {
+		return nil
+	}
+	return e
+}
+
+// call is do without the span and the metrics: it also returns the requests
+// sent and the last request id.
+func (c *Client) call(ctx context.Context, op string, tok Token, o *settings, refused error, send func(context.Context, []func(*sagemaker.Options)) (*string, middleware.Metadata, error)) (ExecutionARN, int, string, *Error) {
+	if cause := c.refusal(tok, refused); cause != nil {
+		e := &Error{Op: op, Class: ErrInvalid, msg: cause.Error(), err: cause}
+		logFailure(ctx, o.Logger, tok, e)
+		return ExecutionARN{}, 0, "", e
+	}
+	ropts, sdk := o.retry, o.sdk
+	if o.Logger != nil {
+		ropts = append(slices.Clip(ropts), func(ro *retry.Options) { logRetries(ctx, o.Logger, op, tok, ro) })
+	}
+	if o.tracer != nil || c.sdkTraced || len(o.APIOptions) > 0 {
+		sdk = append(slices.Clip(sdk), redactSDKSpans(tok)) // the SDK may trace: redact its spans
+	}
+	var res struct {
+		arn       *string
+		requestID string
+		sent      int
+	}
+	err := retry.Do(ctx, o.Retry, func(ctx context.Context) error {
+		res.sent++
+		arn, md, err := send(ctx, sdk)
+		if err == nil {
+			res.arn = arn
+			res.requestID, _ = awsmiddleware.GetRequestIDMetadata(md)
+		}
+		return err
+	}, ropts...)
+	if err != nil {
+		e := newError(ctx, op, err, tok)
+		logFailure(ctx, o.Logger, tok, e)
+		return ExecutionARN{}, e.Attempts, e.RequestID, e
+	}
+	if res.arn == nil {
+		return ExecutionARN{}, res.sent, res.requestID, nil
+	}
+	return executionARN(*res.arn), res.sent, res.requestID, nil
+}
+
+// logRetries makes ro log each retry at Warn, besides its OnRetry.
+func logRetries(ctx context.Context, log *slog.Logger, op string, tok Token, ro *retry.Options) {
+	next := ro.OnRetry
+	ro.OnRetry = func(w retry.Wait) {
+		log.LogAttrs(ctx, slog.LevelWarn, "callback: retrying",
+			slog.String("op", op),
+			slog.Any("token", tok),
+			slog.Int("attempt", w.Attempt),
+			slog.Duration("delay", w.Delay),
+			slog.String("class", className(ctx, w.Err)))
+		if next != nil {
+			next(w)
+		}
+	}
 }
 
 // className names the class of an attempt's error, for logs.
@@ -198,83 +310,16 @@ func className(ctx context.Context, err error) string {
 	return c.Error()
 }
 
-func arnOf(p *string) ExecutionARN {
-	if p == nil {
-		return ExecutionARN{}
-	}
-	return executionARN(*p)
-}
-
-// errNoAPI is the cause of a call on a Client without an API.
-var errNoAPI = errors.New("callback: Client has no API: make it with New and a *sagemaker.Client")
-
-// check refuses a call that cannot be sent: no API, or the zero Token.
-func (c *Client) check(ctx context.Context, op string, tok Token, o *Options) error {
-	switch {
-	case c == nil || c.api == nil:
-		return &Error{Op: op, Class: ErrInvalid, msg: errNoAPI.Error(), err: errNoAPI}
-	case tok.IsZero():
-		err := &validate.Error{Field: validate.CallbackToken.String(), Rule: validate.RuleRequired, Len: -1, Secret: true}
-		return c.refuse(ctx, op, tok, o, err)
-	}
-	return nil
-}
-
-// refuse returns, and logs, the error of a request refused before sending.
-func (c *Client) refuse(ctx context.Context, op string, tok Token, o *Options, cause error) *Error {
-	e := &Error{Op: op, Class: ErrInvalid, msg: cause.Error(), err: cause}
-	c.logFailure(ctx, o, tok, e)
-	return e
-}
-
 // logFailure logs a failed call at Error, when there is a logger.
-func (c *Client) logFailure(ctx context.Context, o *Options, tok Token, e *Error) {
-	if o.Logger == nil {
+func logFailure(ctx context.Context, log *slog.Logger, tok Token, e *Error) {
+	if log == nil {
 		return
 	}
-	o.Logger.LogAttrs(ctx, slog.LevelError, "callback: failed",
+	log.LogAttrs(ctx, slog.LevelError, "callback: failed",
 		slog.String("op", e.Op),
 		slog.Any("token", tok),
 		slog.String("class", e.Class.Error()),
 		slog.Int("attempts", e.Attempts),
 		slog.String("request_id", e.RequestID),
 		slog.String("error", e.Error()))
-}
-
-// do runs send under the retry policy, logs, and turns a failure into an
-// *Error. send returns the answer's PipelineExecutionArn (nil when the answer
-// had none).
-func (c *Client) do(ctx context.Context, op string, tok Token, o *callOptions, send func(context.Context) (*string, error)) (ExecutionARN, error) {
-	ropts := o.ropts
-	if o.Logger != nil {
-		log := o.Logger
-		ropts = append(slices.Clip(ropts), func(ro *retry.Options) {
-			next := ro.OnRetry
-			ro.OnRetry = func(w retry.Wait) {
-				log.LogAttrs(ctx, slog.LevelWarn, "callback: retrying",
-					slog.String("op", op),
-					slog.Any("token", tok),
-					slog.Int("attempt", w.Attempt),
-					slog.Duration("delay", w.Delay),
-					slog.String("class", className(ctx, w.Err)))
-				if next != nil {
-					next(w)
-				}
-			}
-		})
-	}
-	var arn *string
-	err := retry.Do(ctx, o.Retry, func(ctx context.Context) error {
-		a, err := send(ctx)
-		if err == nil {
-			arn = a
-		}
-		return err
-	}, ropts...)
-	if err != nil {
-		e := newError(ctx, op, err, tok)
-		c.logFailure(ctx, &o.Options, tok, e)
-		return ExecutionARN{}, e
-	}
-	return arnOf(arn), nil
 }

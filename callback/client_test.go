@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsretry "github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
@@ -247,14 +248,76 @@ func TestRequestTokenOverride(t *testing.T) {
 	if got := srv.Requests()[0].ClientRequestToken; got != rt.String() {
 		t.Errorf("sent %q, want %q", got, rt)
 	}
-	// New ignores a RequestToken: it would tie every call together.
+	// New refuses a RequestToken: one token for every call would tie
+	// unrelated completions together. Every call says so; nothing is sent.
 	c2 := callback.New(srv.Client(), func(o *callback.Options) { o.RequestToken = rt })
 	raw2, _ := srv.NewStep()
-	if _, err := c2.Fail(context.Background(), callback.MustParseToken(raw2), callback.Reason{}); err != nil {
-		t.Fatal(err)
+	for _, c := range calls {
+		_, err := c.do(context.Background(), c2, callback.MustParseToken(raw2))
+		checkOneClass(t, err, callback.ErrInvalid)
+		if err == nil || !strings.Contains(err.Error(), "RequestToken") {
+			t.Errorf("%s: %v, want an error naming RequestToken", c.name, err)
+		}
 	}
-	if got := srv.Requests()[1].ClientRequestToken; got == rt.String() {
-		t.Error("a client-wide RequestToken was used")
+	if n := len(srv.Requests()); n != 1 {
+		t.Errorf("%d requests, want 1 (the misused Client sent nothing)", n)
+	}
+}
+
+// TestOptionsCannotUndoGuarantees: an APIOption that sets a Retryer or
+// RetryMaxAttempts does not turn the SDK's retries back on, and a
+// RetryOptions' Retryable does not replace the Client's classifier.
+func TestOptionsCannotUndoGuarantees(t *testing.T) {
+	client, srv := newClient(t, func(o *callback.Options) {
+		o.Retry.MaxAttempts = 2
+		o.APIOptions = append(o.APIOptions, func(so *sagemaker.Options) {
+			so.Retryer = awsretry.NewStandard(func(ro *awsretry.StandardOptions) { ro.MaxAttempts = 5 })
+			so.RetryMaxAttempts = 5
+		})
+		o.RetryOptions = append(o.RetryOptions, func(ro *retry.Options) { ro.Retryable = func(error) bool { return true } })
+	})
+	raw, _ := srv.NewStep()
+	srv.FailNext(100, callbacktest.Unavailable)
+	_, err := client.Fail(context.Background(), callback.MustParseToken(raw), callback.Reason{})
+	checkOneClass(t, err, callback.ErrUnavailable)
+	reqs := requestsFor(srv, raw)
+	if len(reqs) != 2 {
+		t.Errorf("%d attempts reached the service, want the policy's 2", len(reqs))
+	}
+	for _, r := range reqs {
+		if r.Attempt != 1 || r.MaxAttempts != 1 {
+			t.Errorf("SDK attempt header %d/%d, want 1/1 (SDK retries off)", r.Attempt, r.MaxAttempts)
+		}
+	}
+	// ResourceNotFound is not retried, whatever Retryable said.
+	srv.ClearFaults()
+	_, err = client.Fail(context.Background(), callback.MustParseToken("NoSuchStep"), callback.Reason{})
+	checkOneClass(t, err, callback.ErrNotFound)
+	if n := len(requestsFor(srv, "NoSuchStep")); n != 1 {
+		t.Errorf("%d attempts for an unknown token, want 1", n)
+	}
+}
+
+// TestNilClient: a nil *Client, the zero Client and one made from a nil API
+// answer every call with ErrInvalid, and nothing panics.
+func TestNilClient(t *testing.T) {
+	tok := callback.MustParseToken("AbCdE12345")
+	var nilClient *callback.Client
+	var nilSDK *sagemaker.Client
+	for name, c := range map[string]*callback.Client{
+		"nil *Client":    nilClient,
+		"zero Client":    {},
+		"New(nil)":       callback.New(nil),
+		"New(nil SDK)":   callback.New(nilSDK),
+		"New(nil, opts)": callback.New(nil, func(o *callback.Options) { o.Logger = slog.New(slog.DiscardHandler) }),
+	} {
+		for _, cl := range calls {
+			_, err := cl.do(context.Background(), c, tok, func(o *callback.Options) { o.Retry.MaxAttempts = 1 })
+			checkOneClass(t, err, callback.ErrInvalid)
+			if err == nil || !strings.Contains(err.Error(), "no API") {
+				t.Errorf("%s.%s: %v, want an error saying there is no API", name, cl.name, err)
+			}
+		}
 	}
 }
 
@@ -497,6 +560,25 @@ func TestDefaultClient(t *testing.T) {
 	raw2, _ := srv.NewStep()
 	if _, err := callback.Succeed(context.Background(), callback.MustParseToken(raw2), nil); err != nil {
 		t.Fatal(err)
+	}
+	// The package-level functions take a call's options, as the methods do.
+	rt := callback.MustParseRequestToken("package-level-request-token-0123456789")
+	raw3, _ := srv.NewStep()
+	if _, err := callback.Fail(context.Background(), callback.MustParseToken(raw3), callback.Reason{},
+		func(o *callback.Options) { o.RequestToken = rt }); err != nil {
+		t.Fatal(err)
+	}
+	raw4, _ := srv.NewStep()
+	rt2 := callback.MustParseRequestToken("package-level-request-token-9876543210")
+	if _, err := callback.Succeed(context.Background(), callback.MustParseToken(raw4), nil,
+		func(o *callback.Options) { o.RequestToken = rt2 }); err != nil {
+		t.Fatal(err)
+	}
+	if r := requestsFor(srv, raw3); len(r) != 1 || r[0].ClientRequestToken != rt.String() {
+		t.Errorf("package-level Fail's options were not applied: %+v", r)
+	}
+	if r := requestsFor(srv, raw4); len(r) != 1 || r[0].ClientRequestToken != rt2.String() {
+		t.Errorf("package-level Succeed's options were not applied: %+v", r)
 	}
 }
 

@@ -50,31 +50,29 @@ func SetDefault(c *Client) (previous *Client) {
 }
 
 // Fail reports that the step of tok failed, with the default Client (see
-// Default and SetDefault). It is Default(ctx) followed by Client.Fail; when
+// Default and SetDefault): Default(ctx), then Client.Fail with optFns. When
 // the configuration cannot be loaded, the error is an *Error of class
 // ErrAccessDenied with nothing sent.
-func Fail(ctx context.Context, tok Token, reason Reason) (ExecutionARN, error) {
+func Fail(ctx context.Context, tok Token, reason Reason, optFns ...func(*Options)) (ExecutionARN, error) {
 	c, err := Default(ctx)
 	if err != nil {
 		return ExecutionARN{}, configError(OpFailure, err)
 	}
-	return c.Fail(ctx, tok, reason)
+	return c.Fail(ctx, tok, reason, optFns...)
 }
 
-// Succeed reports that the step of tok succeeded, with the default Client
-// (see Default and SetDefault). It is Default(ctx) followed by
-// Client.Succeed; when the configuration cannot be loaded, the error is an
-// *Error of class ErrAccessDenied with nothing sent.
-func Succeed(ctx context.Context, tok Token, outputs []Output) (ExecutionARN, error) {
+// Succeed reports that the step of tok succeeded, with the default Client:
+// Default(ctx), then Client.Succeed with optFns, as Fail.
+func Succeed(ctx context.Context, tok Token, outputs []Output, optFns ...func(*Options)) (ExecutionARN, error) {
 	c, err := Default(ctx)
 	if err != nil {
 		return ExecutionARN{}, configError(OpSuccess, err)
 	}
-	return c.Succeed(ctx, tok, outputs)
+	return c.Succeed(ctx, tok, outputs, optFns...)
 }
 
 // configError is the error of a call that could not load the default
 // configuration, which is where credentials come from.
 func configError(op string, err error) *Error {
-	return &Error{Op: op, Class: ErrAccessDenied, msg: err.Error(), err: err}
+	return &Error{Op: op, Class: ErrAccessDenied, msg: quote(err.Error(), Token{}, 1024), err: err}
 }

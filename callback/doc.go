@@ -36,26 +36,29 @@
 //
 // # Idempotency
 //
-// Every request carries a ClientRequestToken derived from the operation, the
-// token and the payload (FailureRequestToken, SuccessRequestToken): the same
-// on every attempt and in every process. A retry after a lost answer, or a
-// report repeated by a restarted worker with the same reason, is recognised
-// by the service as the same request: it answers as the first time and
-// completes nothing twice. A report with a different reason is a different
-// request; for a step already completed, callbacktest refuses it with
-// ConflictException (ErrConflict), and the first report stands. (AWS does
-// not document what the service answers there.) Options.RequestToken
-// overrides the derivation for one call.
+// Every request carries a ClientRequestToken, the model's idempotency token,
+// derived from the operation, the token and the payload
+// (FailureRequestToken, SuccessRequestToken): the same on every attempt and in
+// every process, so a retry after a lost answer, or a report repeated by a
+// restarted worker with the same reason, is the same request to the service.
+// A report with a different payload is a different request. AWS does not
+// document what the service answers to a repeat, nor to a second completion
+// of a completed step; callbacktest chooses to replay the first answer to a
+// repeat and to refuse a different report for a completed step with
+// ConflictException (ErrConflict), the first report standing.
+// Options.RequestToken, given to one call, overrides the derivation.
 //
 // # Retries: exactly one layer
 //
-// Client turns the SDK's own retries off for its calls
-// (aws.NopRetryer) and retries with package retry alone, per Options.Retry
-// (retry.DefaultPolicy when zero): throttling, 5xx answers, transport failures
-// and attempts that time out are retried with exponential backoff and jitter;
-// everything else stops at once. So the attempts are the policy's, not the
-// SDK's three times the policy's, and the SDK's retry quota, which a burst of
-// failures drains for every caller of a shared client, is not involved.
+// The SDK retries on its own: 3 attempts a call, drawn from a retry quota
+// that its client shares among all calls and that a burst of failures drains,
+// failing calls with "retry quota exceeded". A retry loop stacked on it makes
+// 3 × N attempts. So Client turns the SDK's retries off for its calls
+// (aws.NopRetryer, after any Options.APIOptions, which cannot undo it) and
+// retries with package retry alone, per Options.Retry (retry.DefaultPolicy
+// when zero): throttling, 5xx answers, transport failures and attempts that
+// time out are retried with exponential backoff and jitter; everything else
+// stops at once.
 //
 // # Errors
 //
@@ -69,8 +72,35 @@
 // attempts, the error matches both the context's error and the class of the
 // last answer. errors.As still reaches the SDK's errors beneath
 // (*types.ResourceNotFound, smithy.APIError, *awshttp.ResponseError). The
-// message names the operation, the class, the attempts and the request ID,
-// and never the raw token, even where the service's message echoes it.
+// message names the operation, the class, the attempts and the request ID;
+// it is bounded and never shows the raw token (see Error).
+//
+// # Traces and metrics
+//
+// Options.TracerProvider and Options.MeterProvider take smithy-go's
+// interfaces, the SDK's own (connect OpenTelemetry with AWS's adapters,
+// smithyoteltracing and smithyotelmetrics). Each Fail or Succeed call makes
+// one span, "callback.Fail" or "callback.Succeed", ended when the call
+// returns, with an error status on failure and the attributes
+// callback.attempts (an int: the requests sent), callback.outcome ("ok", or
+// the class: "conflict", "limit_exceeded", "not_found", "invalid",
+// "throttled", "access_denied", "unavailable", "unexpected", or "canceled"
+// when the caller's context ended first), callback.operation,
+// callback.token.fingerprint and aws.request_id where known. It records
+// callback.report.duration (a Float64Histogram, in seconds) and
+// callback.report.attempts (an Int64Histogram), both with the attributes
+// operation (the AWS operation's name) and outcome. Calls refused before
+// sending count too. Give the SageMaker client the same TracerProvider: its
+// spans for each attempt then nest under the call's, which is on the context
+// the SDK gets. No span name, attribute or event, and no metric attribute,
+// shows the raw token, the SDK's spans under the call's included: the SDK's
+// operation span records the service's error message, which may echo the
+// token (callbacktest's do), so the Client redacts what the SDK's tracer
+// records during its calls, whenever the Client has a TracerProvider, its API
+// is a *sagemaker.Client with one, or APIOptions could set one
+// (TestTracingOutcomes, TestSDKSpansRedactedWithoutOurProvider). With neither
+// provider, nothing is recorded and nothing allocated for it
+// (TestNoProvidersNoAllocs).
 //
 // # Testing
 //

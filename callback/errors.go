@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/stepcallback/sagemaker-callback/callback/internal/errtext"
 	"github.com/stepcallback/sagemaker-callback/retry"
 	"github.com/stepcallback/sagemaker-callback/validate"
 )
@@ -20,15 +21,16 @@ import (
 // context.DeadlineExceeded). errors.As still reaches the SDK's errors beneath:
 // *types.ResourceNotFound, smithy.APIError, *awshttp.ResponseError.
 var (
-	// ErrConflict: the step was already completed by another request (a
-	// different ClientRequestToken), or the ClientRequestToken was used with
-	// other parameters. Do not retry: the step's outcome is settled.
+	// ErrConflict: the service's ConflictException. AWS does not document
+	// when it sends it for these calls; callbacktest sends it for a second
+	// completion of a completed step and for a ClientRequestToken reused with
+	// other parameters. Not retried.
 	ErrConflict = errors.New("conflict")
 	// ErrLimitExceeded: the service's ResourceLimitExceeded, a quota of the
 	// account. Not retried; retrying later, or raising the quota, may help.
 	ErrLimitExceeded = errors.New("resource limit exceeded")
 	// ErrNotFound: the service's ResourceNotFound: no step waits for this
-	// token (unknown, expired, or its execution is gone). Not retried.
+	// token. Not retried.
 	ErrNotFound = errors.New("not found")
 	// ErrInvalid: the request breaks the model's rules, found before anything
 	// was sent (then also a *validate.Error) or by the service
@@ -57,17 +59,17 @@ var (
 
 // Error is the error of a completion that failed. Its message names the
 // operation, the class, the attempts made and the service's request ID, the
-// service's code and message with any echo of the token replaced by the
-// token's redacted form, and what the caller can do: Error() never shows the
-// raw token. The errors beneath it, which errors.As reaches (the SDK's, and
-// smithy.APIError's ErrorMessage), are the SDK's own and may echo the token:
-// log this error, not those.
+// service's code and message, and what the caller can do. It never shows the
+// raw token, which the service's message may echo (callbacktest's do), and
+// the service's text in it is cut to a bound. The errors beneath it, which
+// errors.As reaches (the SDK's, and smithy.APIError's ErrorMessage), are the
+// SDK's own and may echo the token: log this error, not those.
 type Error struct {
 	Op        string // "SendPipelineExecutionStepFailure" or "SendPipelineExecutionStepSuccess"
 	Class     error  // one of the Err* classes, or the caller's context error
 	Attempts  int    // requests sent; 0 when nothing was sent (refused here, or the SDK failed before sending)
-	RequestID string // the service's request ID of the last answer, or ""
-	Code      string // the service's error code of the last answer, or ""
+	RequestID string // the service's request ID of the last answer (at most 128 bytes), or ""
+	Code      string // the service's error code of the last answer (at most 128 bytes), or ""
 
 	msg string // the cause, redacted
 	err error  // the cause: the chain from the retry loop and the SDK
@@ -75,38 +77,28 @@ type Error struct {
 
 // Error returns "callback: <Op>: <class> after N attempts (request id R): <cause>".
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString("callback: ")
-	b.WriteString(e.Op)
-	b.WriteString(": ")
+	s := "callback: " + e.Op + ": "
 	if e.Class != nil {
-		b.WriteString(e.Class.Error())
+		s += e.Class.Error()
 	}
 	switch e.Attempts {
 	case 0:
-		b.WriteString(", nothing sent")
+		s += ", nothing sent"
 	case 1:
-		b.WriteString(" after 1 attempt")
+		s += " after 1 attempt"
 	default:
-		b.WriteString(" after ")
-		b.WriteString(strconv.Itoa(e.Attempts))
-		b.WriteString(" attempts")
+		s += " after " + strconv.Itoa(e.Attempts) + " attempts"
 	}
 	if e.RequestID != "" {
-		b.WriteString(" (request id ")
-		b.WriteString(e.RequestID)
-		b.WriteString(")")
+		s += " (request id " + e.RequestID + ")"
 	}
 	if e.msg != "" {
-		b.WriteString(": ")
-		b.WriteString(e.msg)
+		s += ": " + e.msg
 	}
 	if h := hint(e.Class, e.Attempts); h != "" {
-		b.WriteString(" (")
-		b.WriteString(h)
-		b.WriteString(")")
+		s += " (" + h + ")"
 	}
-	return b.String()
+	return s
 }
 
 // hint says what the caller can do about an error of class c after n
@@ -196,7 +188,7 @@ func classify(ctx context.Context, err error) (class error, sent bool) {
 		// The SDK failed before sending: credentials, region, endpoint,
 		// signing. It wraps a failure to get credentials as "get identity:"
 		// and gives it no type of its own.
-		if strings.Contains(err.Error(), "get identity") {
+		if strings.Contains(errtext.Of(err), "get identity") {
 			return ErrAccessDenied, false
 		}
 		return ErrUnexpected, false
@@ -250,20 +242,31 @@ func newError(ctx context.Context, op string, err error, tok Token) *Error {
 	}
 	var respErr *awshttp.ResponseError
 	if errors.As(last, &respErr) {
-		e.RequestID = respErr.ServiceRequestID()
+		e.RequestID = quote(respErr.ServiceRequestID(), tok, 128)
 	}
 	var apiErr smithy.APIError
 	if errors.As(last, &apiErr) {
-		e.Code = apiErr.ErrorCode()
+		e.Code = quote(apiErr.ErrorCode(), tok, 128)
 		e.msg += e.Code
 		if m := apiErr.ErrorMessage(); m != "" {
 			e.msg += ": " + m
 		}
 	} else {
-		e.msg += last.Error()
+		e.msg += errtext.Of(last)
 	}
-	if raw := tok.Reveal(); raw != "" {
-		e.msg = strings.ReplaceAll(e.msg, raw, tok.String())
-	}
+	e.msg = quote(e.msg, tok, 1024)
 	return e
+}
+
+// quote returns s, text from the service or the SDK, with the raw token
+// replaced by its redacted form and cut to at most max bytes: an Error never
+// shows the token nor carries unbounded text (TestErrorBoundsServiceText).
+func quote(s string, tok Token, max int) string {
+	if raw := tok.Reveal(); raw != "" {
+		s = strings.ReplaceAll(s, raw, tok.String())
+	}
+	if len(s) <= max {
+		return s
+	}
+	return strings.ToValidUTF8(s[:max], "") + " …[" + strconv.Itoa(len(s)-max) + " bytes cut]"
 }

@@ -5,6 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/stepcallback/sagemaker-callback/callback/internal/names"
 	"github.com/stepcallback/sagemaker-callback/validate"
@@ -58,18 +62,19 @@ type wireMessage struct {
 
 // ParseMessage parses the body of a callback step's SQS message. The token
 // must be a valid CallbackToken and the status Executing or Stopping;
-// otherwise ParseMessage returns an error that names the field (matching
-// validate.ErrInvalid for a bad token or status) and never shows the token.
-// Keys are matched in either case.
+// otherwise ParseMessage returns an error matching validate.ErrInvalid that
+// names the field and the rule. Keys are matched in either case. An error
+// never quotes the body: it holds at most a byte offset and a JSON type
+// (FuzzParseMessageErrors).
 func ParseMessage(body []byte) (Message, error) {
 	var w wireMessage
 	d := json.NewDecoder(bytes.NewReader(body))
 	d.UseNumber()
 	if err := d.Decode(&w); err != nil {
-		return Message{}, fmt.Errorf("callback message: not a JSON object of the expected form: %w", err)
+		return Message{}, jsonError(err)
 	}
 	if d.More() {
-		return Message{}, errors.New("callback message: extra data after the JSON object")
+		return Message{}, fmt.Errorf("callback message: extra data after the JSON object: %w", validate.ErrInvalid)
 	}
 	if w.Token == nil {
 		return Message{}, fmt.Errorf("callback message: %w", &validate.Error{Field: "token", Rule: validate.RuleRequired, Len: -1})
@@ -86,10 +91,30 @@ func ParseMessage(body []byte) (Message, error) {
 	switch {
 	case w.Status == nil:
 		return Message{}, fmt.Errorf("callback message: %w", &validate.Error{Field: "status", Rule: validate.RuleRequired, Len: -1})
-	case *w.Status == string(StatusExecuting), *w.Status == string(StatusStopping):
+	case *w.Status == StatusExecuting, *w.Status == StatusStopping:
 		m.Status = Status(*w.Status)
 	default:
-		return Message{}, fmt.Errorf("callback message: status %q is neither Executing nor Stopping: %w", *w.Status, validate.ErrInvalid)
+		return Message{}, fmt.Errorf("callback message: %w", &validate.Error{Field: "status", Rule: validate.RulePattern, Pattern: "^(Executing|Stopping)$", Len: utf8.RuneCountInString(*w.Status)})
 	}
 	return m, nil
+}
+
+// jsonError describes a decoding error without the text of encoding/json's,
+// which can quote the body.
+func jsonError(err error) error {
+	var (
+		syntax *json.SyntaxError
+		typ    *json.UnmarshalTypeError
+		what   = "not a JSON object"
+	)
+	switch {
+	case errors.As(err, &syntax):
+		what = "not JSON: syntax error at byte " + strconv.FormatInt(syntax.Offset, 10)
+	case errors.As(err, &typ) && typ.Field != "":
+		kind, _, _ := strings.Cut(typ.Value, " ") // "number 12" gives "number"
+		what = typ.Field + " is a JSON " + kind + ", not a " + typ.Type.String()
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		what = "truncated JSON"
+	}
+	return fmt.Errorf("callback message: %s: %w", what, validate.ErrInvalid)
 }

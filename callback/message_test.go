@@ -1,6 +1,7 @@
 package callback_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -100,6 +101,97 @@ func FuzzParseMessage(f *testing.F) {
 		}
 		if _, err := callback.ParseToken(m.Token.Reveal()); err != nil {
 			t.Fatal("token does not round trip")
+		}
+	})
+}
+
+// maxErrLen bounds the text of every error the parsers return.
+const maxErrLen = 512
+
+// rotate replaces each ASCII letter and digit of s by the next one of its
+// class (z by a, 9 by 0): every rule of the model judges s and rotate(s)
+// alike, so an error that does not quote its input reads the same for both.
+func rotate(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		switch c {
+		case 'z':
+			b[i] = 'a'
+		case 'Z':
+			b[i] = 'A'
+		case '9':
+			b[i] = '0'
+		default:
+			if 'a' <= c && c < 'z' || 'A' <= c && c < 'Z' || '0' <= c && c < '9' {
+				b[i] = c + 1
+			}
+		}
+	}
+	return string(b)
+}
+
+// FuzzParseMessageErrors: every error of ParseMessage and of the other
+// parsers is at most maxErrLen bytes and never shows the token it was given,
+// wherever the token stands (the token field, the status, anywhere in the
+// body): an error reads the same whichever token the input holds.
+func FuzzParseMessageErrors(f *testing.F) {
+	f.Add("SYZ8ExZ3Sd", "Executing", []byte(sampleMessage))
+	f.Add("SYZ8ExZ3Sd", strings.Repeat("x", 3000), []byte(`{"token":"SYZ8ExZ3Sd","status":"SYZ8ExZ3Sd"}`))
+	f.Add("1234567890", "Stopping", []byte(`{"token":1234567890,"status":"Executing"}`))
+	f.Add("SYZ8ExZ3Sd", "", []byte(`{"token":"SYZ8ExZ3Sd","status":"Executing","arguments":"SYZ8ExZ3Sd"}`))
+	f.Add("abcdefghij", "Succeeded", []byte(`{"token":"abcdefghij","status":`+strings.Repeat("9", 2000)+`}`))
+	f.Fuzz(func(t *testing.T, tok, status string, body []byte) {
+		check := func(what string, err, other error) {
+			t.Helper()
+			if err == nil {
+				return
+			}
+			if len(err.Error()) > maxErrLen {
+				t.Fatalf("%s: error of %d bytes: %.200s", what, len(err.Error()), err)
+			}
+			if other != nil && err.Error() != other.Error() {
+				t.Fatalf("%s: the error depends on the value:\n%s\n%s", what, err, other)
+			}
+		}
+		parse := func(b []byte) error { _, err := callback.ParseMessage(b); return err }
+		if _, err := callback.ParseToken(tok); err == nil {
+			other := rotate(tok)
+			keys := "pipelineexecutionarn token status arguments"
+			if !strings.Contains(keys, strings.ToLower(tok)) && !strings.Contains(keys, strings.ToLower(other)) {
+				with := func(tk string) []byte {
+					b, _ := json.Marshal(map[string]any{"token": tk, "status": status + tk, "arguments": map[string]string{tk: tk}})
+					return b
+				}
+				check("ParseMessage, token in the status", parse(with(tok)), parse(with(other)))
+				// Compared when both are JSON: the token's digits and letters
+				// can make or break a number literal or an escape.
+				if swapped := bytes.ReplaceAll(body, []byte(tok), []byte(other)); json.Valid(body) && json.Valid(swapped) {
+					check("ParseMessage, token anywhere", parse(body), parse(swapped))
+				}
+			}
+		}
+		check("ParseMessage", parse(body), nil)
+		for _, s := range []string{tok, status, string(body)} {
+			r := rotate(s)
+			_, e1 := callback.ParseToken(s)
+			_, e2 := callback.ParseToken(r)
+			check("ParseToken", e1, e2)
+			_, e1 = callback.ParseReason(s)
+			_, e2 = callback.ParseReason(r)
+			check("ParseReason", e1, e2)
+			_, e1 = callback.ParseRequestToken(s)
+			_, e2 = callback.ParseRequestToken(r)
+			check("ParseRequestToken", e1, e2)
+			_, e1 = callback.NewOutput(s, s)
+			_, e2 = callback.NewOutput(r, r)
+			check("NewOutput", e1, e2)
+			if !strings.HasPrefix(s, "Token(") { // the redacted form has an error of its own
+				var tk callback.Token
+				check("Token.UnmarshalText", tk.UnmarshalText([]byte(s)), tk.UnmarshalText([]byte(r)))
+			}
+			_, e1 = callback.ParseExecutionARN(s)
+			_, e2 = callback.ParseExecutionARN("")
+			check("ParseExecutionARN", e1, e2)
 		}
 	})
 }

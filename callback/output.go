@@ -4,7 +4,7 @@ import "github.com/stepcallback/sagemaker-callback/validate"
 
 // MaxOutputs is the most output parameters one SendPipelineExecutionStepSuccess
 // may carry (the model's OutputParameterList has at most 50 items).
-const MaxOutputs = validate.MaxOutputParameters
+const MaxOutputs = 50
 
 // Output is one OutputParameter of a successful step: a Name of at most 256
 // code points and a Value of at most 1024, both valid UTF-8. An Output is made

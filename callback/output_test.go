@@ -118,3 +118,13 @@ func FuzzParseRequestToken(f *testing.F) {
 		}
 	})
 }
+
+// TestLimitsMatchModel: the package's limits are validate's, the model's.
+func TestLimitsMatchModel(t *testing.T) {
+	if got, want := callback.MaxOutputs, validate.OutputParameters.Spec().Max; got != want {
+		t.Errorf("MaxOutputs = %d, validate says %d", got, want)
+	}
+	if got, want := callback.MaxReasonLen, validate.FailureReason.Spec().Max; got != want {
+		t.Errorf("MaxReasonLen = %d, validate says %d", got, want)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/stepcallback/sagemaker-callback/callback/internal/errtext"
 	"github.com/stepcallback/sagemaker-callback/validate"
 )
 
@@ -48,11 +49,12 @@ func MustParseReason(s string) Reason {
 // error. It is the usual way to fail a step:
 //
 //	callback.Fail(ctx, tok, callback.ReasonFromError(err))
+//
+// It never panics: when err.Error() panics (a typed nil pointer whose Error
+// method dereferences it, say), the reason says so: "error of type *pkg.E (a
+// nil pointer): its Error method panicked: ...".
 func ReasonFromError(err error) Reason {
-	if err == nil {
-		return Reason{}
-	}
-	return NewReason(err.Error())
+	return NewReason(errtext.Of(err))
 }
 
 // NewReason returns s as a Reason and never fails. Invalid UTF-8 is repaired:
@@ -71,7 +73,7 @@ func NewReason(s string) Reason {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
-	n, _ := validate.Length(s)
+	n := utf8.RuneCountInString(s)
 	if n <= MaxReasonLen {
 		return Reason{s: s}
 	}

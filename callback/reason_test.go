@@ -169,3 +169,34 @@ func FuzzNewReason(f *testing.F) {
 		}
 	})
 }
+
+type derefErr struct{ msg string }
+
+func (e *derefErr) Error() string { return e.msg }
+
+type panicErr struct{ v any }
+
+func (e panicErr) Error() string { panic(e.v) }
+
+// TestReasonFromErrorNeverPanics: a typed nil and an Error method that
+// panics give a Reason that says what happened, bounded like any Reason.
+func TestReasonFromErrorNeverPanics(t *testing.T) {
+	var typedNil *derefErr
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{typedNil, "error of type *callback_test.derefErr (a nil pointer): its Error method panicked: runtime error"},
+		{panicErr{"boom"}, "error of type callback_test.panicErr: its Error method panicked: boom"},
+		{panicErr{strings.Repeat("x", 10000)}, "error of type callback_test.panicErr: its Error method panicked: …[9829 chars cut]… xxx"},
+		{fmt.Errorf("job: %w", typedNil), "job: <nil>"}, // fmt catches the panic itself
+	} {
+		r := callback.ReasonFromError(c.err)
+		if !strings.HasPrefix(r.String(), c.want) {
+			t.Errorf("ReasonFromError(%T) = %q, want it to start with %q", c.err, r, c.want)
+		}
+		if _, err := callback.ParseReason(r.String()); err != nil {
+			t.Errorf("ReasonFromError(%T) is not a valid reason: %v", c.err, err)
+		}
+	}
+}

@@ -2,14 +2,12 @@ package callback
 
 import "github.com/stepcallback/sagemaker-callback/validate"
 
-// RequestToken is a ClientRequestToken: the idempotency key of one completion,
-// valid UTF-8 of 32 to 128 code points. The service completes a step at most
-// once for one RequestToken and answers a repeat of the same request with the
-// first answer.
+// RequestToken is a ClientRequestToken: the idempotency key of one
+// completion, valid UTF-8 of 32 to 128 code points.
 //
-// Client derives a RequestToken from each request (see the package doc); set
-// one yourself with Options.RequestToken only to tie completions together
-// in your own way. The zero RequestToken means "derive one".
+// Client derives one from each request (see the package doc); give one to a
+// call with Options.RequestToken only to tie completions together in your own
+// way. The zero RequestToken means "derive one".
 type RequestToken struct {
 	s string
 }

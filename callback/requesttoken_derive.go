@@ -30,14 +30,8 @@ const derivedLen = len(requestTokenPrefix) + 2*sha256.Size
 // the operation's name (OpFailure), the raw token, then the byte 0 for the zero
 // Reason or the byte 1 and the reason.
 //
-// So a repeat of a report is recognised as the same request, even from a
-// restarted process: when a worker reports the same step again with the same
-// reason, the service answers with the first answer and completes nothing
-// twice. With a different reason the token differs: the second completion of
-// a completed step is refused (ErrConflict) and the first report stands; that
-// is what callbacktest does, since AWS does not document the service's
-// answer there. Build reasons from stable text (no timestamps or attempt numbers)
-// when a retry after a restart should be recognised.
+// Build reasons from stable text (no timestamps or attempt numbers) when a
+// report repeated after a restart should be the same request.
 func FailureRequestToken(tok Token, reason Reason) RequestToken {
 	var stack [stackBuf]byte
 	b := buffer(stack[:0], headerLen+1+lenField(reason.s))
@@ -79,7 +73,7 @@ func SuccessRequestToken(tok Token, outputs []Output) RequestToken {
 const stackBuf = 384
 
 // headerLen bounds what header appends.
-const headerLen = len(requestTokenDomain) + len(OpFailure) + tokenLen + 3*binary.MaxVarintLen64
+const headerLen = len(requestTokenDomain) + len(OpFailure) + 10 + 3*binary.MaxVarintLen64
 
 // lenField bounds what field appends for s.
 func lenField(s string) int { return binary.MaxVarintLen64 + len(s) }
@@ -98,15 +92,7 @@ func buffer(b []byte, need int) []byte {
 func header(b []byte, op string, tok Token) []byte {
 	b = field(b, requestTokenDomain)
 	b = field(b, op)
-	var raw [tokenLen]byte
-	if !tok.IsZero() {
-		tok.put(&raw)
-		b = binary.AppendUvarint(b, tokenLen)
-		b = append(b, raw[:]...)
-	} else {
-		b = binary.AppendUvarint(b, 0)
-	}
-	return b
+	return field(b, tok.Reveal())
 }
 
 func field(b []byte, s string) []byte {

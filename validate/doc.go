@@ -19,9 +19,8 @@
 //
 // Lengths count Unicode scalar values (code points), as Smithy's length trait
 // does: not bytes, not UTF-16 units. A value that is not valid UTF-8 is never
-// valid. The CallbackToken pattern is checked without a regular expression;
-// like ECMA-262 and Go's regexp, it refuses a trailing newline and non-ASCII
-// letters and digits. Note the model's trap: the request's FailureReason has
+// valid. Like ECMA-262 and Go's regexp, the CallbackToken pattern refuses a
+// trailing newline and non-ASCII letters and digits. Note the model's trap: the request's FailureReason has
 // the shape String256; the shape named FailureReason (1024) is only used in
 // error messages.
 //

@@ -38,46 +38,31 @@ type Error struct {
 // Error returns a message such as
 // "invalid FailureReason: length 300 is more than the maximum of 256 characters".
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString("invalid ")
-	b.WriteString(e.Field)
-	b.WriteString(": ")
+	s := "invalid " + e.Field + ": "
 	switch e.Rule {
 	case RuleRequired:
-		b.WriteString("required but missing")
+		return s + "required but missing"
 	case RuleUTF8:
-		b.WriteString("not valid UTF-8")
+		return s + "not valid UTF-8"
 	case RulePattern:
-		b.WriteString("does not match the pattern ")
-		b.WriteString(e.Pattern)
+		return s + "does not match the pattern " + e.Pattern
+	case RuleMember:
+		return s + "no such check for this member"
 	case RuleLength, RuleCount:
 		unit := " characters"
 		if e.Rule == RuleCount {
 			unit = " items"
 		}
-		b.WriteString(string(e.Rule))
-		b.WriteString(" ")
-		b.WriteString(strconv.Itoa(e.Len))
+		s += string(e.Rule) + " " + strconv.Itoa(e.Len)
 		switch {
 		case e.Min == e.Max:
-			b.WriteString(" is not the required ")
-			b.WriteString(strconv.Itoa(e.Max))
+			return s + " is not the required " + strconv.Itoa(e.Max) + unit
 		case e.Len > e.Max:
-			b.WriteString(" is more than the maximum of ")
-			b.WriteString(strconv.Itoa(e.Max))
-		default:
-			b.WriteString(" is less than the minimum of ")
-			b.WriteString(strconv.Itoa(e.Min))
+			return s + " is more than the maximum of " + strconv.Itoa(e.Max) + unit
 		}
-		b.WriteString(unit)
-	case RuleMember:
-		b.WriteString("no such check for this member")
-	default:
-		b.WriteString("rule ")
-		b.WriteString(string(e.Rule))
-		b.WriteString(" broken")
+		return s + " is less than the minimum of " + strconv.Itoa(e.Min) + unit
 	}
-	return b.String()
+	return s + "rule " + string(e.Rule) + " broken"
 }
 
 // Is reports whether target is ErrInvalid.
@@ -95,16 +80,11 @@ func (es Errors) Error() string {
 	case 1:
 		return es[0].Error()
 	}
-	var b strings.Builder
-	b.WriteString(strconv.Itoa(len(es)))
-	b.WriteString(" violations: ")
+	msgs := make([]string, len(es))
 	for i, e := range es {
-		if i > 0 {
-			b.WriteString("; ")
-		}
-		b.WriteString(e.Error())
+		msgs[i] = e.Error()
 	}
-	return b.String()
+	return strconv.Itoa(len(es)) + " violations: " + strings.Join(msgs, "; ")
 }
 
 // Unwrap returns the violations, so errors.As finds an *Error.

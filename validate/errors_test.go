@@ -59,7 +59,7 @@ func TestErrorsIsAs(t *testing.T) {
 	e1 := &validate.Error{Field: "CallbackToken", Rule: validate.RuleRequired, Len: -1}
 	e2 := &validate.Error{Field: "FailureReason", Rule: validate.RuleUTF8, Max: 256, Len: -1}
 	es := validate.Errors{e1, e2}
-	var err error = fmt.Errorf("call: %w", es)
+	err := fmt.Errorf("call: %w", es)
 
 	if !errors.Is(err, validate.ErrInvalid) {
 		t.Error("errors.Is(Errors, ErrInvalid) = false")

@@ -137,36 +137,3 @@ func checkCount(t *testing.T, what string, err error, n int) {
 		t.Fatalf("%s: %v, want %d violations", what, err, n)
 	}
 }
-
-func FuzzLength(f *testing.F) {
-	for _, s := range seeds() {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		n, ok := validate.Length(s)
-		if ok != utf8.ValidString(s) {
-			t.Fatalf("Length(%+q) valid = %v, utf8.ValidString = %v", s, ok, !ok)
-		}
-		if ok && n != utf8.RuneCountInString(s) {
-			t.Fatalf("Length(%+q) = %d, utf8.RuneCountInString = %d", s, n, utf8.RuneCountInString(s))
-		}
-		if !ok {
-			// n is the count of code points before the first invalid byte.
-			i, want := 0, 0
-			for {
-				r, size := utf8.DecodeRuneInString(s[i:])
-				if r == utf8.RuneError && size == 1 {
-					break
-				}
-				i += size
-				want++
-			}
-			if n != want {
-				t.Fatalf("Length(%+q) = %d, want %d code points before the first invalid byte", s, n, want)
-			}
-		}
-		if got, want := validate.IsAlnum(s), refPattern.MatchString(s); got != want {
-			t.Fatalf("IsAlnum(%+q) = %v, regexp says %v", s, got, want)
-		}
-	})
-}

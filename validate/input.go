@@ -10,16 +10,15 @@ import (
 // FailureInput checks a raw SendPipelineExecutionStepFailure request against
 // the model's rules and returns every violation at once, as Errors, or nil.
 // A nil ClientRequestToken or FailureReason is valid: the first is filled by
-// the SDK, the second is optional. FailureInput allocates nothing when the
-// input is valid (TestNoAllocs).
+// the SDK, the second is optional.
 func FailureInput(in *sagemaker.SendPipelineExecutionStepFailureInput) error {
 	if in == nil {
-		return Errors{required(CallbackToken.String())}
+		return Errors{{Field: CallbackToken.String(), Rule: RuleRequired, Len: -1}}
 	}
 	var errs Errors
-	errs = member(errs, CallbackToken, in.CallbackToken)
-	errs = member(errs, ClientRequestToken, in.ClientRequestToken)
-	errs = member(errs, FailureReason, in.FailureReason)
+	errs = member(errs, CallbackToken, in.CallbackToken, -1)
+	errs = member(errs, ClientRequestToken, in.ClientRequestToken, -1)
+	errs = member(errs, FailureReason, in.FailureReason, -1)
 	if errs == nil {
 		return nil
 	}
@@ -29,15 +28,14 @@ func FailureInput(in *sagemaker.SendPipelineExecutionStepFailureInput) error {
 // SuccessInput checks a raw SendPipelineExecutionStepSuccess request against
 // the model's rules and returns every violation at once, as Errors, or nil:
 // the token, the ClientRequestToken, at most 50 output parameters, and each
-// parameter's Name and Value (both required). It allocates nothing when the
-// input is valid (TestNoAllocs).
+// parameter's Name and Value (both required).
 func SuccessInput(in *sagemaker.SendPipelineExecutionStepSuccessInput) error {
 	if in == nil {
-		return Errors{required(CallbackToken.String())}
+		return Errors{{Field: CallbackToken.String(), Rule: RuleRequired, Len: -1}}
 	}
 	var errs Errors
-	errs = member(errs, CallbackToken, in.CallbackToken)
-	errs = member(errs, ClientRequestToken, in.ClientRequestToken)
+	errs = member(errs, CallbackToken, in.CallbackToken, -1)
+	errs = member(errs, ClientRequestToken, in.ClientRequestToken, -1)
 	if err := OutputParameters.CheckCount(len(in.OutputParameters)); err != nil {
 		errs = append(errs, err.(*Error))
 	}
@@ -50,45 +48,29 @@ func SuccessInput(in *sagemaker.SendPipelineExecutionStepSuccessInput) error {
 	return errs
 }
 
+// output checks item i of OutputParameters.
 func output(errs Errors, i int, p *types.OutputParameter) Errors {
-	if p.Name == nil {
-		errs = append(errs, required(itemField(i, OutputParameterName)))
-	} else if err := check(&specs[OutputParameterName], "", *p.Name); err != nil {
-		e := err.(*Error)
-		e.Field = itemField(i, OutputParameterName)
-		errs = append(errs, e)
-	}
-	if p.Value == nil {
-		errs = append(errs, required(itemField(i, OutputParameterValue)))
-	} else if err := check(&specs[OutputParameterValue], "", *p.Value); err != nil {
-		e := err.(*Error)
-		e.Field = itemField(i, OutputParameterValue)
-		errs = append(errs, e)
-	}
-	return errs
+	errs = member(errs, OutputParameterName, p.Name, i)
+	return member(errs, OutputParameterValue, p.Value, i)
 }
 
-// itemField returns the path of a member of item i of OutputParameters, as
-// errors name it: "OutputParameters[3].Name".
-func itemField(i int, m Member) string {
-	return "OutputParameters[" + strconv.Itoa(i) + "]." + m.String()
-}
-
-// member checks an optional or required string member given as a pointer.
-func member(errs Errors, m Member, p *string) Errors {
+// member checks a string member given as a pointer; item is the index of the
+// OutputParameters item it belongs to, or -1.
+func member(errs Errors, m Member, p *string, item int) Errors {
 	sp := &specs[m]
-	if p == nil {
-		if sp.Required {
-			errs = append(errs, required(sp.Member))
-		}
+	var e *Error
+	switch {
+	case p != nil:
+		e = check(sp, *p)
+	case sp.Required:
+		e = &Error{Rule: RuleRequired, Len: -1}
+	}
+	if e == nil {
 		return errs
 	}
-	if err := check(sp, sp.Member, *p); err != nil {
-		errs = append(errs, err.(*Error))
+	e.Field = sp.Member
+	if item >= 0 {
+		e.Field = "OutputParameters[" + strconv.Itoa(item) + "]." + sp.Member
 	}
-	return errs
-}
-
-func required(field string) *Error {
-	return &Error{Field: field, Rule: RuleRequired, Len: -1}
+	return append(errs, e)
 }

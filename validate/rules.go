@@ -1,27 +1,23 @@
 package validate
 
+import "unicode/utf8"
+
 // Member names one member of the SendPipelineExecutionStepFailure and
 // SendPipelineExecutionStepSuccess requests. Its Spec holds that member's rules
 // as AWS's service model states them; its Check applies them.
 type Member uint8
 
-// The members of the two requests. An OutputParameter's Name and Value are
-// members of each item of OutputParameters.
+// The members of the two requests (their rules are in the package doc). An
+// OutputParameter's Name and Value are members of each item of
+// OutputParameters.
 const (
-	CallbackToken        Member = iota + 1 // shape CallbackToken: 10 to 10 characters, ^[a-zA-Z0-9]+$, required
-	FailureReason                          // shape String256: at most 256 characters
-	ClientRequestToken                     // shape IdempotencyToken: 32 to 128 characters
-	OutputParameters                       // shape OutputParameterList: at most 50 items
-	OutputParameterName                    // shape String256: at most 256 characters, required
-	OutputParameterValue                   // shape String1024: at most 1024 characters, required
+	CallbackToken        Member = iota + 1 // shape CallbackToken
+	FailureReason                          // shape String256
+	ClientRequestToken                     // shape IdempotencyToken
+	OutputParameters                       // shape OutputParameterList
+	OutputParameterName                    // shape String256
+	OutputParameterValue                   // shape String1024
 )
-
-// AlnumPattern is the pattern of the CallbackToken shape, as the model writes it.
-// It is anchored: the whole value must be ASCII letters and digits.
-const AlnumPattern = "^[a-zA-Z0-9]+$"
-
-// MaxOutputParameters is the most items OutputParameters may hold.
-const MaxOutputParameters = 50
 
 // Spec is the model's rules for one member. Lengths count Unicode scalar values
 // (code points), as Smithy's length trait does for strings; for OutputParameters
@@ -38,10 +34,10 @@ type Spec struct {
 }
 
 var specs = [...]Spec{
-	CallbackToken:        {Member: "CallbackToken", Shape: "CallbackToken", Required: true, Min: 10, Max: 10, Pattern: AlnumPattern, Secret: true},
+	CallbackToken:        {Member: "CallbackToken", Shape: "CallbackToken", Required: true, Min: 10, Max: 10, Pattern: "^[a-zA-Z0-9]+$", Secret: true},
 	FailureReason:        {Member: "FailureReason", Shape: "String256", Max: 256},
 	ClientRequestToken:   {Member: "ClientRequestToken", Shape: "IdempotencyToken", Min: 32, Max: 128},
-	OutputParameters:     {Member: "OutputParameters", Shape: "OutputParameterList", Max: MaxOutputParameters, List: true},
+	OutputParameters:     {Member: "OutputParameters", Shape: "OutputParameterList", Max: 50, List: true},
 	OutputParameterName:  {Member: "Name", Shape: "String256", Required: true, Max: 256},
 	OutputParameterValue: {Member: "Value", Shape: "String1024", Required: true, Max: 1024},
 }
@@ -65,14 +61,17 @@ func (m Member) String() string {
 // Check reports whether s is a valid value of the member: valid UTF-8, a length
 // in code points within the limits, and a match of the pattern. It returns nil
 // or an *Error that names the member and the rule broken; for a CallbackToken
-// the error never holds the value. Check allocates nothing when s is valid
-// (TestNoAllocs).
-// For OutputParameters, which is a list, use CheckCount.
+// the error never holds the value. For OutputParameters, which is a list, use
+// CheckCount.
 func (m Member) Check(s string) error {
 	if m == 0 || int(m) >= len(specs) || specs[m].List {
 		return &Error{Field: m.String(), Rule: RuleMember}
 	}
-	return check(&specs[m], m.String(), s)
+	if e := check(&specs[m], s); e != nil {
+		e.Field = m.String()
+		return e
+	}
+	return nil
 }
 
 // CheckCount reports whether a list member with n items is within its limits.
@@ -88,17 +87,41 @@ func (m Member) CheckCount(n int) error {
 	return nil
 }
 
-// check is Check with the field's path given. It allocates only on failure.
-func check(sp *Spec, field string, s string) error {
-	n, ok := Length(s)
-	if !ok {
-		return &Error{Field: field, Rule: RuleUTF8, Min: sp.Min, Max: sp.Max, Len: -1, Secret: sp.Secret}
+// check is Check with the member's spec, and returns nil or an *Error
+// without its Field. It allocates only on failure.
+func check(sp *Spec, s string) *Error {
+	n, rule := -1, RuleUTF8
+	if utf8.ValidString(s) {
+		// A string has at most as many code points as bytes: count them
+		// only when the byte length alone does not settle the limits.
+		if n = len(s); n > sp.Max || sp.Min > 0 {
+			n = utf8.RuneCountInString(s)
+		}
+		switch {
+		case n < sp.Min || n > sp.Max:
+			rule = RuleLength
+		case sp.Pattern != "" && !isAlnum(s):
+			rule = RulePattern
+		default:
+			return nil
+		}
 	}
-	if n < sp.Min || n > sp.Max {
-		return &Error{Field: field, Rule: RuleLength, Min: sp.Min, Max: sp.Max, Len: n, Secret: sp.Secret}
+	e := &Error{Rule: rule, Min: sp.Min, Max: sp.Max, Len: n, Secret: sp.Secret}
+	if rule == RulePattern {
+		e.Pattern = sp.Pattern
 	}
-	if sp.Pattern != "" && !IsAlnum(s) {
-		return &Error{Field: field, Rule: RulePattern, Min: sp.Min, Max: sp.Max, Len: n, Pattern: sp.Pattern, Secret: sp.Secret}
+	return e
+}
+
+// isAlnum reports whether s matches ^[a-zA-Z0-9]+$, the one pattern of the
+// model (CallbackToken's), without a regular expression: every byte an ASCII
+// letter or digit, so a trailing newline and non-ASCII letters fail, as in
+// ECMA-262 and Go's regexp.
+func isAlnum(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return false
+		}
 	}
-	return nil
+	return s != ""
 }

@@ -610,7 +610,7 @@ func (m *members) validationMessage(op string) string {
 			items = append(items, "Value '"+value+"' at '"+path+"' failed to satisfy constraint: Member must have length "+limit)
 			// AWS reports every constraint a value breaks; package
 			// validate stops at the first.
-			if e.Field == validate.CallbackToken.String() && !validate.IsAlnum(value) {
+			if e.Field == validate.CallbackToken.String() && !alnumOnly(value) {
 				items = append(items, patternItem(value, path))
 			}
 		case validate.RulePattern:
@@ -627,7 +627,17 @@ func (m *members) validationMessage(op string) string {
 }
 
 func patternItem(value, path string) string {
-	return "Value '" + value + "' at '" + path + "' failed to satisfy constraint: Member must satisfy regular expression pattern: " + validate.AlnumPattern
+	return "Value '" + value + "' at '" + path + "' failed to satisfy constraint: Member must satisfy regular expression pattern: " + validate.CallbackToken.Spec().Pattern
+}
+
+// alnumOnly reports whether s matches ^[a-zA-Z0-9]+$.
+func alnumOnly(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // lookup maps a field of package validate, "OutputParameters[3].Name", to
