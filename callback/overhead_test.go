@@ -51,9 +51,13 @@ func failVariants(t *testing.T, srv *callbacktest.Server) []struct {
 	}
 }
 
-// TestFailAllocBudget checks that Client.Fail allocates at most 15 times
+// TestFailAllocBudget checks that Client.Fail allocates at most 18 times
 // more per call than the raw SDK call (BenchmarkClientFail and
-// BenchmarkRawSDKFail report both).
+// BenchmarkRawSDKFail report both). 18 is what it cost when retry was
+// rebuilt on backoff/v4 (issue 9): about 10 in retry.Do (the backoff state,
+// its context and retry wrappers, the attempt's context.WithTimeoutCause)
+// and the rest in Client's request. Tracing and metrics with no providers
+// must add none (issue 13).
 func TestFailAllocBudget(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector adds allocations")
@@ -72,8 +76,8 @@ func TestFailAllocBudget(t *testing.T) {
 		})
 	}
 	t.Logf("allocations per call: raw SDK call %.0f, Client.Fail %.0f", allocs[0], allocs[1])
-	if extra := allocs[1] - allocs[0]; extra > 15 {
-		t.Errorf("Client.Fail allocates %.0f more per call than the raw SDK call, budget 15", extra)
+	if extra := allocs[1] - allocs[0]; extra > 18 {
+		t.Errorf("Client.Fail allocates %.0f more per call than the raw SDK call, budget 18", extra)
 	}
 }
 
