@@ -23,7 +23,8 @@ const (
 // Fault is a failure the server can make a request meet, given to FailNext or
 // FailRandom. Use the values Throttle, InternalError, Unavailable,
 // LimitExceeded, ResetBeforeCommit and DropAfterCommit, or Delay(d); aim one
-// at an operation or a token with ForOperation and ForToken. Faults are
+// at an operation, a token or a message with ForOperation, ForToken and
+// ForMessage. Faults are
 // comparable: Request.Fault == Throttle tells that a request met a throttle
 // (the recorded fault carries no aim). The zero Fault is no fault.
 type Fault struct {
@@ -37,8 +38,8 @@ type Fault struct {
 // The faults. Each one that answers is answered without processing the
 // request: the step does not change.
 var (
-	// Throttle answers HTTP 400 ThrottlingException "Rate exceeded", which the
-	// SDK retries with its throttle backoff.
+	// Throttle answers HTTP 400 ThrottlingException "Rate exceeded" (SQS:
+	// RequestThrottled), which the SDK retries with its throttle backoff.
 	Throttle = Fault{kind: kindThrottle}
 
 	// InternalError answers HTTP 500 InternalFailure, which the SDK retries.
@@ -49,7 +50,7 @@ var (
 
 	// LimitExceeded answers HTTP 400 ResourceLimitExceeded, one of the
 	// operations' modeled errors (*types.ResourceLimitExceeded), which the SDK
-	// does not retry.
+	// does not retry (SQS: HTTP 403 OverLimit).
 	LimitExceeded = Fault{kind: kindLimit}
 
 	// ResetBeforeCommit closes the connection with a TCP reset before the

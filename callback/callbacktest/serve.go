@@ -217,19 +217,17 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, p *protocol, rec
 		}
 		msgID = s.queue.messageOf(op, &in)
 	}
-	s.mu.Lock()
-	s.record(p.log, idx, rec) // the members, while the request is in flight
-	s.mu.Unlock()
 	if h := s.testHook.Load(); h != nil {
 		(*h)(op)
 	}
-
 	s.mu.Lock()
 	allowed := p != sageMakerJSON || s.allow()
 	var f Fault
 	if allowed {
 		f = s.pickFault(op, rec.CallbackToken, msgID)
 	}
+	rec.Fault = f.bare()
+	s.record(p.log, idx, rec) // the members and the fault, while the request is in flight
 	s.mu.Unlock()
 	if !allowed {
 		return answer{err: badRequest("ThrottlingException", "Rate exceeded")}

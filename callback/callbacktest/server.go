@@ -132,7 +132,7 @@ type Step struct {
 // answer. Members that were absent from the body are zero ("" or nil).
 type Request struct {
 	Operation          string   // the operation, e.g. OpFailure or OpReceiveMessage; "" when unknown
-	Target             string   // the X-Amz-Target header as sent (the Action parameter for SQS's query protocol)
+	Target             string   // the X-Amz-Target header as sent; "" in SQS's query protocol
 	CallbackToken      string   // the CallbackToken member
 	FailureReason      *string  // the FailureReason member, nil when absent
 	OutputParameters   []Output // the OutputParameters member
@@ -149,13 +149,13 @@ type Request struct {
 	// then, for DropAfterCommit, the other fields hold the answer that was
 	// lost, and they are empty otherwise.
 	StatusCode   int    // the HTTP status of the answer
-	ErrorCode    string // the error code of the answer, "" on success
+	ErrorCode    string // the error code of the answer as SDKs report it (SQS's query code), "" on success
 	ErrorMessage string // the error message of the answer
 	ExecutionARN string // the ARN of the answer, "" for an error
 	Fault        Fault  // the fault the request met, without its aim; the zero Fault when none
 	Completed    bool   // this request completed the step
 	Replayed     bool   // this request was answered from an earlier completion with its ClientRequestToken
-	InFlight     bool   // the request is still being served: no answer yet (its members are known once decoded)
+	InFlight     bool   // the request is still being served: no answer yet (its members and fault are known once decoded)
 }
 
 // Server is a local SageMaker and SQS queue, serving over HTTP on a loopback
