@@ -386,3 +386,24 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 	}
 }
+
+// TestHungReceive checks a ReceiveMessage held by a long Delay, as a
+// half-open connection holds it: the client gives up at its deadline,
+// nothing is handed out, and the next receive gets the message.
+func TestHungReceive(t *testing.T) {
+	srv := newServer(t)
+	id := srv.SendQueueMessage("m")
+	srv.FailNext(1, callbacktest.Delay(time.Hour).ForOperation(callbacktest.OpReceiveMessage))
+	ctx, cancel := context.WithTimeout(ctxT(t), 100*time.Millisecond)
+	defer cancel()
+	_, err := srv.SQSClient().ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(srv.QueueURL())}, sqsNoRetry)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("hung receive: %v", err)
+	}
+	if r := srv.SQSRequests()[0]; r.Fault != callbacktest.Delay(time.Hour) || r.StatusCode != 0 {
+		t.Errorf("record %+v", r)
+	}
+	if m := receiveOne(t, srv, sqs.ReceiveMessageInput{}); aws.ToString(m.MessageId) != id {
+		t.Errorf("received %s", aws.ToString(m.MessageId))
+	}
+}

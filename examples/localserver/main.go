@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -166,15 +167,16 @@ type config struct {
 	nexts  faultList
 }
 
-// parse parses the command line; it reports the problem on stderr and false
-// when it is not valid.
-func parse(args []string, stderr io.Writer) (*config, bool) {
-	c := &config{nexts: faultList{next: true}}
+// parse parses the command line. It returns nil when run must not serve:
+// with help true for -h, otherwise after reporting the problem on stderr.
+func parse(args []string, stderr io.Writer) (c *config, help bool) {
+	c = &config{nexts: faultList{next: true}}
 	fs := flag.NewFlagSet("localserver", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: localserver [flags]\n\nA local SageMaker (callback steps) and SQS queue for any client: see go doc ./examples/localserver.\n\nFlags:\n")
 		fs.PrintDefaults()
+		fmt.Fprint(stderr, "\nExample: localserver -start 3 -stop 1:10s -fail-next throttle@DeleteMessage:1 -fail-next delay=1h@ReceiveMessage:1\n")
 	}
 	fs.StringVar(&c.opts.Addr, "addr", "127.0.0.1:8080", "loopback `host:port` to listen on (port 0 picks a free one)")
 	fs.StringVar(&c.opts.Region, "region", "us-east-1", "the server's `region`: in every ARN; requests signed for another region are refused")
@@ -190,7 +192,7 @@ func parse(args []string, stderr io.Writer) (*config, bool) {
 	fs.IntVar(&c.opts.MaxRecords, "max-records", 10000, "keep only the latest `N` request records and deleted messages in memory (0: keep all)")
 	fs.DurationVar(&c.opts.ReadTimeout, "read-timeout", 30*time.Second, "cut a client that takes longer than `DURATION` to send a request's header and body")
 	if err := fs.Parse(args); err != nil {
-		return nil, false
+		return nil, errors.Is(err, flag.ErrHelp)
 	}
 	problem := ""
 	switch {
@@ -223,7 +225,7 @@ func parse(args []string, stderr io.Writer) (*config, bool) {
 		fmt.Fprintln(stderr, "localserver: "+problem)
 		return nil, false
 	}
-	return c, true
+	return c, false
 }
 
 // onServer, when set by a test, is given the server that run starts.
@@ -231,8 +233,11 @@ var onServer func(*callbacktest.Server)
 
 // run serves until ctx is done and returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	c, ok := parse(args, stderr)
-	if !ok {
+	c, help := parse(args, stderr)
+	switch {
+	case help:
+		return exitOK
+	case c == nil:
 		return exitUsage
 	}
 	logger := log.New(stderr, "", log.LstdFlags|log.Lmicroseconds)

@@ -271,7 +271,9 @@ func TestBadFlags(t *testing.T) {
 		}
 	}
 	var errOut bytes.Buffer
-	run(context.Background(), []string{"-h"}, io.Discard, &errOut)
+	if code := run(context.Background(), []string{"-h"}, io.Discard, &errOut); code != exitOK {
+		t.Errorf("-h: exit %d", code)
+	}
 	for _, flag := range []string{"-addr", "-token", "-region", "-account", "-fail", "-fail-next", "-rate", "-start", "-stop", "-max-records", "N:DURATION", "NAME[@OPERATION]:N"} {
 		if !strings.Contains(errOut.String(), flag) {
 			t.Errorf("-h does not show %s:\n%s", flag, errOut.String())
