@@ -94,7 +94,6 @@ type answer struct {
 	err         *apiError // the error, or nil for a success
 	out         any       // the result of a success
 	drop, reset bool      // close the connection with no answer (with a TCP reset)
-	fault       Fault
 	arn         string
 	ids         []string // the SQS messages concerned
 	completed   bool
@@ -130,7 +129,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			rec.ErrorCode = e.queryCode() // what SQS clients report
 		}
 	}
-	rec.ExecutionARN, rec.Fault, rec.MessageIDs = a.arn, a.fault.bare(), a.ids
+	rec.ExecutionARN, rec.MessageIDs = a.arn, a.ids // rec.Fault was set when the fault was picked
 	rec.Completed, rec.Replayed = a.completed, a.replayed
 	if a.drop {
 		rec.StatusCode = 0
@@ -232,7 +231,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, p *protocol, rec
 	if !allowed {
 		return answer{err: badRequest("ThrottlingException", "Rate exceeded")}
 	}
-	a := answer{fault: f}
+	var a answer
 	switch f.kind {
 	case kindReset:
 		a.drop, a.reset = true, true
@@ -251,7 +250,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, p *protocol, rec
 	} else {
 		a = s.sqsOperation(r, op, &in)
 	}
-	a.fault, a.drop = f, f.kind == kindDrop
+	a.drop = f.kind == kindDrop
 	return a
 }
 

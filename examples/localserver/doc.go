@@ -97,6 +97,7 @@
 // wherever it appears in the line, echoed error messages included. Message
 // bodies are never logged.
 //
-// Exit status: 0 after a clean stop on a signal, or for -h; 2 for bad flags, an invalid
-// token or an address that is not loopback; 1 when it cannot listen.
+// Exit status: 0 after a clean stop on a signal, or for -h; 2 for bad flags,
+// an invalid token or an address that is not loopback; 1 when it cannot
+// listen.
 package main
