@@ -34,8 +34,8 @@
 // (X-Amz-Target exactly "SageMaker.<Operation>"), SQS's awsJson1_0
 // (X-Amz-Target exactly "AmazonSQS.<Operation>", Content-Type
 // application/x-amz-json-1.0), and SQS's query protocol (a form-encoded body
-// with Action=<Operation> and no X-Amz-Target, answered in XML), which older
-// SDKs and the AWS CLI of Debian speak. Every request goes through one path,
+// with Action=<Operation> and no X-Amz-Target, posted to / or to the queue's
+// URL, answered in XML), which older SDKs and the AWS CLI of Debian speak. Every request goes through one path,
 // in the order AWS checks: the method (POST), the body (read within
 // Options.ReadTimeout), the Content-Type and the operation (anything but the
 // operations served, a wrong prefix or case included, is
@@ -161,7 +161,10 @@
 //     body (AWS's body is XML), a method other than POST HTTP 403
 //     AccessDeniedException with a JSON body (AWS: XML). The body is limited
 //     to 8 MiB (413 RequestEntityTooLargeException).
-//   - Only the two callback operations of SageMaker exist.
+//   - Only the two callback operations of SageMaker exist. SQS's query
+//     protocol is served over POST only, not GET with the parameters in the
+//     URL. The query codes of the framework errors (MissingAuthenticationToken,
+//     Serialization, ...) are the JSON codes without "Exception", a guess.
 //   - There is one standard queue: no FIFO, no CreateQueue, DeleteQueue,
 //     PurgeQueue, attributes, tags, batches or message attributes (ignored
 //     when sent). A QueueUrl is matched by its path only, so localhost and

@@ -248,6 +248,21 @@ func TestQueryProtocol(t *testing.T) {
 		t.Errorf("DeleteMessage: %+v", q)
 	}
 
+	// Sent to the queue's URL, without QueueUrl, as the Java SDK v1 does.
+	h := sqsHeader("", "us-east-1")
+	h.Del("X-Amz-Target")
+	h.Set("Content-Type", "application/x-www-form-urlencoded")
+	req, _ := http.NewRequest(http.MethodPost, srv.QueueURL(), strings.NewReader("Action=SendMessage&Version=2012-11-05&MessageBody=to+the+queue"))
+	req.Header = h
+	resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if msgs := srv.QueueMessages(); resp.StatusCode != 200 || msgs[len(msgs)-1].Body != "to the queue" {
+		t.Errorf("SendMessage to the queue's URL: HTTP %d", resp.StatusCode)
+	}
+
 	for _, tc := range []struct {
 		form url.Values
 		code string
@@ -266,13 +281,13 @@ func TestQueryProtocol(t *testing.T) {
 			t.Errorf("%v: %+v, want %s", tc.form, q, tc.code)
 		}
 	}
-	if n := len(srv.SQSRequests()); n != 14 {
-		t.Errorf("%d SQS requests recorded, want 14", n)
+	if n := len(srv.SQSRequests()); n != 15 {
+		t.Errorf("%d SQS requests recorded, want 15", n)
 	}
 	if r := srv.SQSRequests()[0]; r.Operation != callbacktest.OpGetQueueURL || r.StatusCode != 200 {
 		t.Errorf("first record %+v", r)
 	}
-	if r := srv.SQSRequests()[13]; r.Operation != "" || r.ErrorCode != "InvalidAction" {
+	if r := srv.SQSRequests()[14]; r.Operation != "" || r.ErrorCode != "InvalidAction" {
 		t.Errorf("last record %+v", r)
 	}
 }

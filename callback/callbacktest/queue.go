@@ -463,6 +463,9 @@ func (s *Server) sqsOperation(r *http.Request, op string, in *sqsInput) answer {
 		}
 		return answer{out: queueURLOut{QueueURL: q.url}}
 	}
+	if in.QueueURL == nil && r.URL.Path != "/" {
+		in.QueueURL = &r.URL.Path // older SDKs send the query protocol to the queue's URL, without QueueUrl
+	}
 	if in.QueueURL == nil {
 		return fail(missingParameter("QueueUrl"))
 	}
