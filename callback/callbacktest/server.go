@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -383,16 +384,8 @@ func (s *Server) Steps() []Step {
 
 func copyStep(st *Step) Step {
 	c := *st
-	c.Outputs = cloneNil(st.Outputs)
+	c.Outputs = slices.Clone(st.Outputs)
 	return c
-}
-
-// cloneNil copies a slice, keeping nil as nil.
-func cloneNil[T any](s []T) []T {
-	if s == nil {
-		return nil
-	}
-	return append([]T(nil), s...)
 }
 
 // Requests returns copies of the records of every SageMaker request received
@@ -425,8 +418,8 @@ func copyRequest(r *Request) Request {
 	if r.FailureReason != nil {
 		c.FailureReason = aws.String(*r.FailureReason)
 	}
-	c.OutputParameters = cloneNil(r.OutputParameters)
-	c.MessageIDs = cloneNil(r.MessageIDs)
+	c.OutputParameters = slices.Clone(r.OutputParameters)
+	c.MessageIDs = slices.Clone(r.MessageIDs)
 	return c
 }
 
