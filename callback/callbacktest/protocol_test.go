@@ -152,11 +152,11 @@ func TestStalledRequestIsCut(t *testing.T) {
 	}
 	// A long poll outlives the read timeout.
 	fast := newServer(t, func(o *callbacktest.Options) {
-		o.ReadTimeout = 50 * time.Millisecond
+		o.ReadTimeout = 300 * time.Millisecond
 		o.Queue.Second = 100 * time.Millisecond
 	})
 	go func() {
-		time.Sleep(300 * time.Millisecond)
+		time.Sleep(time.Second)
 		fast.SendQueueMessage("late")
 	}()
 	receiveOne(t, fast, sqs.ReceiveMessageInput{WaitTimeSeconds: 20})

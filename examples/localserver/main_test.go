@@ -467,7 +467,7 @@ func TestPipeline(t *testing.T) {
 // (issue 11, finding 1), SQS's query protocol (finding 4), and a stalled body
 // cut by -read-timeout (finding 3).
 func TestRawHTTP(t *testing.T) {
-	p := start(t, "-addr", "127.0.0.1:0", "-token", "AbCdE12345", "-read-timeout", "200ms")
+	p := start(t, "-addr", "127.0.0.1:0", "-token", "AbCdE12345", "-read-timeout", "500ms")
 	post := func(header http.Header, body string) (int, string) {
 		req, _ := http.NewRequest(http.MethodPost, p.url+"/", strings.NewReader(body))
 		req.Header = header
