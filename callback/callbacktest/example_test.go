@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/stepcallback/sagemaker-callback/callback/callbacktest"
 )
@@ -114,4 +115,35 @@ func ExampleDropAfterCommit() {
 	// answer lost: true
 	// retry: <nil> true
 	// Failed 1 1
+}
+
+// Make the calls about one message hang, as over a half-open connection: the
+// DeleteMessage of that message gives up at its context's deadline, the other
+// message is deleted at once, and SQSRequests shows what happened.
+func ExampleFault_ForMessage() {
+	srv := callbacktest.NewServer()
+	defer srv.Close()
+	stuck := srv.SendQueueMessage("stuck")
+	srv.SendQueueMessage("fine")
+	srv.FailNext(1, callbacktest.Delay(time.Hour).ForMessage(stuck).ForOperation(callbacktest.OpDeleteMessage))
+
+	ctx := context.Background()
+	q := aws.String(srv.QueueURL())
+	out, _ := srv.SQSClient().ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: q, MaxNumberOfMessages: 10})
+	for _, m := range out.Messages {
+		ctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		_, err := srv.SQSClient().DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: q, ReceiptHandle: m.ReceiptHandle},
+			func(o *sqs.Options) { o.Retryer = aws.NopRetryer{} })
+		cancel()
+		fmt.Println(aws.ToString(m.Body), "deleted:", err == nil)
+	}
+	for _, r := range srv.SQSRequests() {
+		fmt.Println(r.Operation, r.StatusCode, r.Fault)
+	}
+	// Output:
+	// stuck deleted: false
+	// fine deleted: true
+	// ReceiveMessage 200 none
+	// DeleteMessage 0 Delay(1h0m0s)
+	// DeleteMessage 200 none
 }

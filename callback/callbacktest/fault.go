@@ -23,21 +23,23 @@ const (
 // Fault is a failure the server can make a request meet, given to FailNext or
 // FailRandom. Use the values Throttle, InternalError, Unavailable,
 // LimitExceeded, ResetBeforeCommit and DropAfterCommit, or Delay(d); aim one
-// at an operation or a token with ForOperation and ForToken. Faults are
+// at an operation, a token or a message with ForOperation, ForToken and
+// ForMessage. Faults are
 // comparable: Request.Fault == Throttle tells that a request met a throttle
 // (the recorded fault carries no aim). The zero Fault is no fault.
 type Fault struct {
 	kind  faultKind
 	delay time.Duration
-	op    string // "" matches every operation
+	op    string // "" matches every SageMaker operation
 	token string // "" matches every token
+	msg   string // "" matches every message
 }
 
 // The faults. Each one that answers is answered without processing the
 // request: the step does not change.
 var (
-	// Throttle answers HTTP 400 ThrottlingException "Rate exceeded", which the
-	// SDK retries with its throttle backoff.
+	// Throttle answers HTTP 400 ThrottlingException "Rate exceeded" (SQS:
+	// RequestThrottled), which the SDK retries with its throttle backoff.
 	Throttle = Fault{kind: kindThrottle}
 
 	// InternalError answers HTTP 500 InternalFailure, which the SDK retries.
@@ -48,7 +50,7 @@ var (
 
 	// LimitExceeded answers HTTP 400 ResourceLimitExceeded, one of the
 	// operations' modeled errors (*types.ResourceLimitExceeded), which the SDK
-	// does not retry.
+	// does not retry (SQS: HTTP 403 OverLimit).
 	LimitExceeded = Fault{kind: kindLimit}
 
 	// ResetBeforeCommit closes the connection with a TCP reset before the
@@ -71,12 +73,23 @@ func Delay(d time.Duration) Fault {
 }
 
 // ForOperation returns f aimed at one operation: only requests for op meet
-// it. op is the short name, OpFailure or OpSuccess; the X-Amz-Target form
-// "SageMaker.SendPipelineExecutionStepFailure" is accepted too. It may also
-// name an operation of the fake SQS queue (OpReceiveMessage, ...): faults
-// reach the queue only when aimed at one of its operations.
+// it. op is the short name, OpFailure, OpReceiveMessage and so on; the
+// X-Amz-Target form "SageMaker.SendPipelineExecutionStepFailure" or
+// "AmazonSQS.DeleteMessage" is accepted too. A fault reaches the SQS queue only
+// when aimed at one of its operations or at a message.
 func (f Fault) ForOperation(op string) Fault {
-	f.op = strings.TrimPrefix(op, targetPrefix)
+	f.op = strings.TrimPrefix(strings.TrimPrefix(op, sageMakerPrefix), sqsPrefix)
+	return f
+}
+
+// ForMessage returns f aimed at one message of the fake queue, by its
+// MessageId: only SQS requests about it meet it, that is DeleteMessage and
+// ChangeMessageVisibility with one of its receipt handles, and a
+// ReceiveMessage arriving when it is the first message to be handed out.
+// With ForOperation, one of these only. Delay(time.Hour).ForMessage(id) makes
+// the calls about one message hang (until the client gives up, or Close).
+func (f Fault) ForMessage(messageID string) Fault {
+	f.msg = messageID
 	return f
 }
 
@@ -93,23 +106,11 @@ func (f Fault) ForToken(token string) Fault {
 // "none".
 func (f Fault) String() string {
 	var b strings.Builder
-	switch f.kind {
-	case kindNone:
-		b.WriteString("none")
-	case kindThrottle:
-		b.WriteString("Throttle")
-	case kindInternal:
-		b.WriteString("InternalError")
-	case kindUnavailable:
-		b.WriteString("Unavailable")
-	case kindLimit:
-		b.WriteString("LimitExceeded")
-	case kindReset:
-		b.WriteString("ResetBeforeCommit")
-	case kindDrop:
-		b.WriteString("DropAfterCommit")
-	case kindDelay:
+	switch names := []string{"none", "Throttle", "InternalError", "Unavailable", "LimitExceeded", "ResetBeforeCommit", "DropAfterCommit"}; {
+	case f.kind == kindDelay:
 		b.WriteString("Delay(" + f.delay.String() + ")")
+	case int(f.kind) < len(names):
+		b.WriteString(names[f.kind])
 	default:
 		b.WriteString("Fault(" + strconv.Itoa(int(f.kind)) + ")")
 	}
@@ -118,6 +119,9 @@ func (f Fault) String() string {
 	}
 	if f.token != "" {
 		b.WriteString(".ForToken(" + redact(f.token) + ")")
+	}
+	if f.msg != "" {
+		b.WriteString(".ForMessage(" + f.msg + ")")
 	}
 	return b.String()
 }
@@ -130,24 +134,27 @@ func redact(token string) string {
 	return token[:2] + "…"
 }
 
-func (f Fault) matches(op, token string) bool {
-	return (f.op == "" || f.op == op) && (f.token == "" || f.token == token)
+// matches reports whether a request for op, about token or message msg,
+// meets f.
+func (f Fault) matches(op, token, msg string) bool {
+	if f.op == "" && f.msg == "" && op != OpFailure && op != OpSuccess {
+		return false // an unaimed fault is for SageMaker only
+	}
+	return (f.op == "" || f.op == op) && (f.token == "" || f.token == token) && (f.msg == "" || f.msg == msg)
 }
 
 // bare returns f without its aim, as Request.Fault records it.
 func (f Fault) bare() Fault { return Fault{kind: f.kind, delay: f.delay} }
 
-type queuedFault struct {
+// faultRule is one FailNext (left > 0) or FailRandom (p > 0) fault.
+type faultRule struct {
 	f    Fault
 	left int
+	p    float64
 }
 
-type randomFault struct {
-	p float64
-	f Fault
-}
-
-// FailNext makes the next n requests that f matches meet f. It counts HTTP
+// FailNext makes the next n requests that f matches meet f (a fault with no
+// aim matches every SageMaker request, and no SQS request). It counts HTTP
 // requests (attempts, including the SDK's retries), not SDK calls. Faults
 // queue: several FailNext calls are served in the order they were made, a
 // request meeting the first queued fault that matches it. Requests refused
@@ -159,7 +166,7 @@ func (s *Server) FailNext(n int, f Fault) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.next = append(s.next, &queuedFault{f: f, left: n})
+	s.next = append(s.next, &faultRule{f: f, left: n})
 }
 
 // FailRandom makes each request that f matches meet f with probability p, as
@@ -168,18 +175,12 @@ func (s *Server) FailNext(n int, f Fault) {
 // several FailRandom faults are tried in the order they were added, the first
 // drawn wins. A p below 0 (or NaN) is taken as 0, above 1 as 1.
 func (s *Server) FailRandom(p float64, f Fault) {
-	switch {
-	case math.IsNaN(p) || p < 0:
-		p = 0
-	case p > 1:
-		p = 1
-	}
-	if p == 0 || f.kind == kindNone {
+	if !(p > 0) || f.kind == kindNone { // NaN too
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.random = append(s.random, randomFault{p: p, f: f})
+	s.random = append(s.random, faultRule{f: f, p: min(p, 1)})
 }
 
 // ClearFaults removes every fault given to FailNext and FailRandom.
@@ -190,11 +191,11 @@ func (s *Server) ClearFaults() {
 	s.random = nil
 }
 
-// pickFault returns the fault the request meets, or the zero Fault. It is
+// pickFault returns the fault a request meets, or the zero Fault. It is
 // called with s.mu held.
-func (s *Server) pickFault(op, token string) Fault {
+func (s *Server) pickFault(op, token, msg string) Fault {
 	for i, q := range s.next {
-		if !q.f.matches(op, token) {
+		if !q.f.matches(op, token, msg) {
 			continue
 		}
 		q.left--
@@ -204,9 +205,27 @@ func (s *Server) pickFault(op, token string) Fault {
 		return q.f
 	}
 	for _, rf := range s.random {
-		if rf.f.matches(op, token) && s.rng.Float64() < rf.p {
+		if rf.f.matches(op, token, msg) && s.rng.Float64() < rf.p {
 			return rf.f
 		}
 	}
 	return Fault{}
+}
+
+// allow takes one request from the RateLimit bucket; it reports false when
+// the bucket is empty. It is called with s.mu held.
+func (s *Server) allow() bool {
+	if s.opts.RateLimit <= 0 {
+		return true
+	}
+	now := s.opts.Now()
+	if d := now.Sub(s.refilled); d > 0 {
+		s.tokens = math.Min(float64(s.opts.Burst), s.tokens+d.Seconds()*s.opts.RateLimit)
+		s.refilled = now
+	}
+	if s.tokens < 1 {
+		return false
+	}
+	s.tokens--
+	return true
 }

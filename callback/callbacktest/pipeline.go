@@ -64,7 +64,7 @@ func (s *Server) StartStep(arguments map[string]any) (token, executionARN string
 	q.mu.Lock()
 	q.steps[executionARN] = &pipelineStep{token: token, arguments: arguments}
 	q.mu.Unlock()
-	q.send(StepMessage(token, executionARN, arguments, MessageStatusExecuting), 0, s.opts.Now())
+	q.send(StepMessage(token, executionARN, arguments, MessageStatusExecuting), 0)
 	return token, executionARN
 }
 
@@ -86,6 +86,6 @@ func (s *Server) StopExecution(executionARN string) bool {
 	if st, ok := s.Step(ps.token); !ok || st.Status != StatusExecuting {
 		return false
 	}
-	q.send(StepMessage(ps.token, executionARN, ps.arguments, MessageStatusStopping), 0, s.opts.Now())
+	q.send(StepMessage(ps.token, executionARN, ps.arguments, MessageStatusStopping), 0)
 	return true
 }

@@ -2,11 +2,13 @@ package callbacktest
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/stepcallback/sagemaker-callback/callback/internal/names"
 )
@@ -26,15 +29,16 @@ const (
 	StatusFailed    = "Failed"              // completed by SendPipelineExecutionStepFailure
 )
 
-// The operations the fake serves, as Request.Operation and Fault.ForOperation
-// name them.
+// The SageMaker operations the fake serves, as Request.Operation and
+// Fault.ForOperation name them.
 const (
 	OpFailure = names.OpFailure
 	OpSuccess = names.OpSuccess
 )
 
-// The credentials of the client that Server.Client returns. The fake never
-// checks a signature, so any keys work; these are AWS's documentation examples.
+// The credentials of the clients that Client and SQSClient return. The fake
+// never checks a signature, so any keys work; these are AWS's documentation
+// examples.
 const (
 	AccessKeyID     = "AKIDEXAMPLE"
 	SecretAccessKey = "SECRETEXAMPLE"
@@ -47,13 +51,13 @@ type Options struct {
 	// loopback address: the fake is for tests and local tools, never a network.
 	Addr string
 
-	// Region is the region of the ARNs the fake makes and of the client that
-	// Client returns. The default is "us-east-1". The fake does not check the
-	// region of a request's credential scope.
+	// Region is the server's region: that of every ARN it makes and of the
+	// clients Client and SQSClient return. A request signed for another
+	// region is refused. The default is "us-east-1".
 	Region string
 
-	// AccountID is the 12-digit account of the ARNs. The default is
-	// "123456789012".
+	// AccountID is the 12-digit account of every ARN and of the queue's URL.
+	// The default is "123456789012".
 	AccountID string
 
 	// Pipeline is the pipeline name in the execution ARNs. The default is
@@ -61,14 +65,15 @@ type Options struct {
 	Pipeline string
 
 	// Now is the clock for the times the fake records and for the refill of
-	// the RateLimit bucket. The default is time.Now. Delays (see Delay) run
-	// on real time whatever the clock.
+	// the RateLimit bucket. The default is time.Now. Delays, visibility
+	// timeouts and long polls run on real time whatever the clock.
 	Now func() time.Time
 
-	// RateLimit, when more than zero, is how many requests a second the fake
-	// accepts, as a token bucket holding up to Burst requests and refilled
-	// by the clock. A request beyond it gets HTTP 400 ThrottlingException
-	// "Rate exceeded" and is not processed. Zero means no limit.
+	// RateLimit, when more than zero, is how many SageMaker requests a second
+	// the fake accepts, as a token bucket holding up to Burst requests and
+	// refilled by the clock. A request beyond it gets HTTP 400
+	// ThrottlingException "Rate exceeded" and is not processed. Zero means no
+	// limit. SQS requests are never limited.
 	RateLimit float64
 
 	// Burst is the size of the RateLimit bucket. The default is RateLimit
@@ -80,10 +85,24 @@ type Options struct {
 	// value is a seed like any other.
 	Seed int64
 
-	// OnRequest, when set, is called with every Request the fake records,
-	// after its answer was written (or its connection closed), on the
-	// goroutine that served it. It must not call Close.
+	// OnRequest, when set, is called with the record of every request, SQS
+	// ones included (see Request.Operation), after its answer was written
+	// (or its connection closed), on the goroutine that served it. It must
+	// not call Close.
 	OnRequest func(Request)
+
+	// MaxRecords, when more than zero, bounds what the server keeps for a
+	// long run: Requests and SQSRequests list only the latest MaxRecords
+	// requests, and QueueMessages only the latest MaxRecords messages that
+	// were deleted or dead-lettered (the others are always kept). Zero, the
+	// default, keeps everything, as tests want. Steps and the
+	// ClientRequestTokens of their completions are always kept.
+	MaxRecords int
+
+	// ReadTimeout is the longest a request's header and body may take to
+	// arrive, as with a real endpoint: a client that stalls is cut off (its
+	// connection closed, nothing processed). The default is 30 seconds.
+	ReadTimeout time.Duration
 
 	// Queue configures the fake SQS queue (see SQSClient and QueueURL).
 	Queue QueueOptions
@@ -113,12 +132,13 @@ type Step struct {
 // Request is the record of one HTTP request the fake received, and of its
 // answer. Members that were absent from the body are zero ("" or nil).
 type Request struct {
-	Operation          string   // short operation name, e.g. OpFailure; from X-Amz-Target
-	Target             string   // the X-Amz-Target header as sent
+	Operation          string   // the operation, e.g. OpFailure or OpReceiveMessage; "" when unknown
+	Target             string   // the X-Amz-Target header as sent; "" in SQS's query protocol
 	CallbackToken      string   // the CallbackToken member
 	FailureReason      *string  // the FailureReason member, nil when absent
 	OutputParameters   []Output // the OutputParameters member
 	ClientRequestToken string   // the ClientRequestToken member, "" when absent
+	MessageIDs         []string // SQS: the messages sent, received, deleted or changed by the request
 
 	Attempt      int       // N of the Amz-Sdk-Request header "attempt=N; max=M"; 0 when absent
 	MaxAttempts  int       // M of the same header; 0 when absent
@@ -130,27 +150,27 @@ type Request struct {
 	// then, for DropAfterCommit, the other fields hold the answer that was
 	// lost, and they are empty otherwise.
 	StatusCode   int    // the HTTP status of the answer
-	ErrorCode    string // the error code of the answer, "" on success
+	ErrorCode    string // the error code of the answer as SDKs report it (SQS's query code), "" on success
 	ErrorMessage string // the error message of the answer
 	ExecutionARN string // the ARN of the answer, "" for an error
 	Fault        Fault  // the fault the request met, without its aim; the zero Fault when none
 	Completed    bool   // this request completed the step
 	Replayed     bool   // this request was answered from an earlier completion with its ClientRequestToken
-	InFlight     bool   // the request is still being served: no answer yet (its members are known once decoded)
+	InFlight     bool   // the request is still being served: no answer yet (its members and fault are known once decoded)
 }
 
-// Server is a local SageMaker serving SendPipelineExecutionStepFailure and
-// SendPipelineExecutionStepSuccess over HTTP on a loopback address. It is
-// safe for concurrent use. Start one with NewServer and stop it with Close.
+// Server is a local SageMaker and SQS queue, serving over HTTP on a loopback
+// address. It is safe for concurrent use. Start one with NewServer and stop it
+// with Close.
 type Server struct {
 	opts      Options
 	url       string
-	ln        net.Listener
 	srv       *http.Server
 	transport *http.Transport
 	client    *sagemaker.Client
+	sqsClient *sqs.Client
 	serveDone chan struct{}
-	closing   chan struct{} // closed by Close: ends delays
+	closing   chan struct{} // closed by Close: ends delays and long polls
 	closeOnce sync.Once
 
 	mu       sync.Mutex
@@ -159,26 +179,23 @@ type Server struct {
 	steps    map[string]*Step
 	order    []string // tokens in the order of registration
 	idem     map[string]*idemRecord
-	requests []Request
-	next     []*queuedFault
-	random   []randomFault
+	logs     [2]requestLog // SageMaker's requests, SQS's
+	next     []*faultRule
+	random   []faultRule
 	rng      *rand.Rand
 	tokens   float64 // the RateLimit bucket
 	refilled time.Time
 
 	testHook atomic.Pointer[func(op string)] // called after decoding; set by tests only
 
-	queue *queue // the fake SQS queue
+	queue *queue
 }
 
-// idemRecord is what a completion with a ClientRequestToken left: the
-// parameters it was sent with and the answer it got.
-type idemRecord struct {
-	op      string
-	token   string
-	reason  *string
-	outputs []Output
-	arn     string
+// requestLog is a list of request records, of which the first dropped were
+// let go for Options.MaxRecords.
+type requestLog struct {
+	recs    []Request
+	dropped int
 }
 
 // NewServer starts a Server on a loopback address and returns it. It panics
@@ -188,18 +205,10 @@ func NewServer(optFns ...func(*Options)) *Server {
 	for _, fn := range optFns {
 		fn(&o)
 	}
-	if o.Addr == "" {
-		o.Addr = "127.0.0.1:0"
-	}
-	if o.Region == "" {
-		o.Region = "us-east-1"
-	}
-	if o.AccountID == "" {
-		o.AccountID = "123456789012"
-	}
-	if o.Pipeline == "" {
-		o.Pipeline = "callbacktest"
-	}
+	o.Addr = cmpOr(o.Addr, "127.0.0.1:0")
+	o.Region = cmpOr(o.Region, "us-east-1")
+	o.AccountID = cmpOr(o.AccountID, "123456789012")
+	o.Pipeline = cmpOr(o.Pipeline, "callbacktest")
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -209,7 +218,10 @@ func NewServer(optFns ...func(*Options)) *Server {
 	if o.Burst <= 0 {
 		o.Burst = max(1, int(math.Ceil(o.RateLimit)))
 	}
-	if err := checkLoopback(o.Addr); err != nil {
+	if o.ReadTimeout <= 0 {
+		o.ReadTimeout = 30 * time.Second
+	}
+	if err := CheckLoopback(o.Addr); err != nil {
 		panic("callbacktest: " + err.Error())
 	}
 	ln, err := net.Listen("tcp", o.Addr)
@@ -218,7 +230,6 @@ func NewServer(optFns ...func(*Options)) *Server {
 	}
 	s := &Server{
 		opts:      o,
-		ln:        ln,
 		url:       "http://" + ln.Addr().String(),
 		serveDone: make(chan struct{}),
 		closing:   make(chan struct{}),
@@ -228,10 +239,7 @@ func NewServer(optFns ...func(*Options)) *Server {
 		tokens:    float64(o.Burst),
 		refilled:  o.Now(),
 	}
-	s.srv = &http.Server{
-		Handler:           http.HandlerFunc(s.dispatch),
-		ReadHeaderTimeout: 30 * time.Second,
-	}
+	s.srv = &http.Server{Handler: http.HandlerFunc(s.serve), ReadHeaderTimeout: o.ReadTimeout}
 	s.transport = &http.Transport{
 		Proxy:               nil, // never a proxy for loopback, whatever HTTP_PROXY says
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
@@ -239,13 +247,11 @@ func NewServer(optFns ...func(*Options)) *Server {
 		MaxIdleConnsPerHost: 512,
 		IdleConnTimeout:     90 * time.Second,
 	}
-	s.client = sagemaker.New(sagemaker.Options{
-		Region:       o.Region,
-		BaseEndpoint: aws.String(s.url),
-		Credentials:  credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""),
-		HTTPClient:   &http.Client{Transport: s.transport},
-	})
-	s.initSQS()
+	creds := credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, "")
+	httpClient := &http.Client{Transport: s.transport}
+	s.client = sagemaker.New(sagemaker.Options{Region: o.Region, BaseEndpoint: aws.String(s.url), Credentials: creds, HTTPClient: httpClient})
+	s.sqsClient = sqs.New(sqs.Options{Region: o.Region, BaseEndpoint: aws.String(s.url), Credentials: creds, HTTPClient: httpClient})
+	s.queue = newQueue(&s.opts, s.url)
 	go func() {
 		defer close(s.serveDone)
 		_ = s.srv.Serve(ln) // returns http.ErrServerClosed on Close
@@ -253,19 +259,24 @@ func NewServer(optFns ...func(*Options)) *Server {
 	return s
 }
 
-// checkLoopback reports an error when addr's host is not a loopback address.
-func checkLoopback(addr string) error {
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// CheckLoopback reports an error when addr, a "host:port", does not name a
+// loopback host (127.0.0.0/8, ::1 or localhost), as NewServer requires.
+func CheckLoopback(addr string) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Errorf("address %q: %v", addr, err)
 	}
-	if strings.EqualFold(host, "localhost") {
+	if ip := net.ParseIP(host); strings.EqualFold(host, "localhost") || ip != nil && ip.IsLoopback() {
 		return nil
 	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		return nil
-	}
-	return fmt.Errorf("address %q is not a loopback address", addr)
+	return fmt.Errorf("address %q is not a loopback address (127.0.0.1, [::1] or localhost)", addr)
 }
 
 // URL returns the base URL of the server, "http://127.0.0.1:PORT", for an SDK
@@ -278,19 +289,21 @@ func (s *Server) URL() string { return s.url }
 // its own that Close shuts. Every call returns the same client.
 func (s *Server) Client() *sagemaker.Client { return s.client }
 
-// Close ends delays in progress (their connections close with no answer),
+// SQSClient returns a real SQS client of the AWS SDK wired to the server, as
+// Client does for SageMaker. Every call returns the same client.
+func (s *Server) SQSClient() *sqs.Client { return s.sqsClient }
+
+// Close ends delays and long polls in progress (a delayed request's
+// connection closes with no answer, a long poll answers with no message),
 // stops the server, waits for every request being served, and closes the idle
-// connections of the client that Client returns. Close may be called more
-// than once.
+// connections of the clients. Close may be called more than once.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		close(s.closing)
 		s.transport.CloseIdleConnections()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		if err := s.srv.Shutdown(ctx); err != nil {
-			// A connection that never sent a request, or a handler stuck in
-			// OnRequest: cut what is left.
-			_ = s.srv.Close()
+			_ = s.srv.Close() // a connection that never sent a request, or a stuck OnRequest
 		}
 		cancel()
 		<-s.serveDone
@@ -300,18 +313,6 @@ func (s *Server) Close() {
 		s.inflight.Wait()
 		s.transport.CloseIdleConnections()
 	})
-}
-
-// enter registers a handler in flight; it reports false once Close has
-// finished stopping the server.
-func (s *Server) enter() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false
-	}
-	s.inflight.Add(1)
-	return true
 }
 
 // AddStep registers a callback step with the given token, waiting (status
@@ -326,13 +327,8 @@ func (s *Server) AddStep(token string) (executionARN string) {
 	if st, ok := s.steps[token]; ok {
 		return st.ExecutionARN
 	}
-	arn := s.newExecutionARN()
-	s.steps[token] = &Step{
-		Token:        token,
-		ExecutionARN: arn,
-		Status:       StatusExecuting,
-		Registered:   s.opts.Now(),
-	}
+	arn := s.arn("sagemaker", "pipeline/"+s.opts.Pipeline+"/execution/"+randomString("abcdefghijklmnopqrstuvwxyz0123456789", 12))
+	s.steps[token] = &Step{Token: token, ExecutionARN: arn, Status: StatusExecuting, Registered: s.opts.Now()}
 	s.order = append(s.order, token)
 	return arn
 }
@@ -341,7 +337,7 @@ func (s *Server) AddStep(token string) (executionARN string) {
 // returns the token and the ARN of its pipeline execution.
 func (s *Server) NewStep() (token, executionARN string) {
 	for {
-		token = randomString(tokenAlphabet, 10)
+		token = randomString("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 10)
 		s.mu.Lock()
 		_, taken := s.steps[token]
 		s.mu.Unlock()
@@ -351,25 +347,16 @@ func (s *Server) NewStep() (token, executionARN string) {
 	}
 }
 
-func (s *Server) newExecutionARN() string {
-	return fmt.Sprintf("arn:%s:sagemaker:%s:%s:pipeline/%s/execution/%s",
-		partition(s.opts.Region), s.opts.Region, s.opts.AccountID, s.opts.Pipeline,
-		randomString(executionAlphabet, 12))
-}
-
-// partition returns the ARN partition of a region.
-func partition(region string) string {
-	switch {
-	case strings.HasPrefix(region, "cn-"):
-		return "aws-cn"
-	case strings.HasPrefix(region, "us-gov-"):
-		return "aws-us-gov"
-	case strings.HasPrefix(region, "us-iso-"):
-		return "aws-iso"
-	case strings.HasPrefix(region, "us-isob-"):
-		return "aws-iso-b"
+// arn returns the ARN of a resource of service in the server's region and
+// account.
+func (s *Server) arn(service, resource string) string {
+	partition := "aws"
+	for prefix, p := range map[string]string{"cn-": "aws-cn", "us-gov-": "aws-us-gov", "us-iso-": "aws-iso", "us-isob-": "aws-iso-b"} {
+		if strings.HasPrefix(s.opts.Region, prefix) {
+			partition = p
+		}
 	}
-	return "aws"
+	return "arn:" + partition + ":" + service + ":" + s.opts.Region + ":" + s.opts.AccountID + ":" + resource
 }
 
 // Step returns a copy of the step registered with the token, and whether
@@ -397,27 +384,31 @@ func (s *Server) Steps() []Step {
 
 func copyStep(st *Step) Step {
 	c := *st
-	c.Outputs = copyOutputs(st.Outputs)
+	c.Outputs = slices.Clone(st.Outputs)
 	return c
 }
 
-func copyOutputs(o []Output) []Output {
-	if o == nil {
-		return nil
-	}
-	return append([]Output(nil), o...)
-}
+// Requests returns copies of the records of every SageMaker request received
+// so far (see Options.MaxRecords), in the order they arrived. A request still
+// being served (held by a Delay, say) is listed with InFlight set; a request
+// is recorded with its answer before the answer is sent, so a client that has
+// its answer finds it here.
+func (s *Server) Requests() []Request { return s.records(0) }
 
-// Requests returns copies of the records of every request received so far,
-// in the order they arrived. A request still being served (held by a Delay,
-// say) is listed with InFlight set; a request is recorded with its answer
-// before the answer is sent, so a client that has its answer finds it here.
-func (s *Server) Requests() []Request {
+// SQSRequests returns copies of the records of every SQS request received so
+// far, as Requests does for SageMaker's.
+func (s *Server) SQSRequests() []Request { return s.records(1) }
+
+func (s *Server) records(log int) []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Request, len(s.requests))
-	for i := range s.requests {
-		out[i] = copyRequest(&s.requests[i])
+	recs := s.logs[log].recs
+	if m := s.opts.MaxRecords; m > 0 && len(recs) > m {
+		recs = recs[len(recs)-m:]
+	}
+	out := make([]Request, len(recs))
+	for i := range recs {
+		out[i] = copyRequest(&recs[i])
 	}
 	return out
 }
@@ -427,24 +418,51 @@ func copyRequest(r *Request) Request {
 	if r.FailureReason != nil {
 		c.FailureReason = aws.String(*r.FailureReason)
 	}
-	c.OutputParameters = copyOutputs(r.OutputParameters)
+	c.OutputParameters = slices.Clone(r.OutputParameters)
+	c.MessageIDs = slices.Clone(r.MessageIDs)
 	return c
 }
 
-// allow takes one request from the RateLimit bucket; it reports false when
-// the bucket is empty. It is called with s.mu held.
-func (s *Server) allow() bool {
-	if s.opts.RateLimit <= 0 {
-		return true
+// record stores a copy of rec as request idx of log (idx < 0: a new one) and
+// returns its index. Called with s.mu held.
+func (s *Server) record(log, idx int, rec *Request) int {
+	l := &s.logs[log]
+	if idx < 0 {
+		if m := s.opts.MaxRecords; m > 0 && len(l.recs) >= 2*m {
+			n := copy(l.recs, l.recs[len(l.recs)-m:])
+			clear(l.recs[n:])
+			l.dropped += len(l.recs) - n
+			l.recs = l.recs[:n]
+		}
+		l.recs = append(l.recs, Request{})
+		idx = l.dropped + len(l.recs) - 1
 	}
-	now := s.opts.Now()
-	if d := now.Sub(s.refilled); d > 0 {
-		s.tokens = math.Min(float64(s.opts.Burst), s.tokens+d.Seconds()*s.opts.RateLimit)
-		s.refilled = now
+	if i := idx - l.dropped; i >= 0 {
+		l.recs[i] = copyRequest(rec)
 	}
-	if s.tokens < 1 {
-		return false
+	return idx
+}
+
+// randomString returns n characters drawn uniformly from alphabet, from the
+// runtime's generator (not the seeded one of FailRandom, so that making ids
+// never changes which faults the requests meet).
+func randomString(alphabet string, n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = alphabet[rand.IntN(len(alphabet))]
 	}
-	s.tokens--
-	return true
+	return string(b)
+}
+
+// newUUID returns a random UUID (version 4) in its usual form, as AWS's
+// request ids and SQS's message ids are.
+func newUUID() string {
+	var u [16]byte
+	for i := range u {
+		u[i] = byte(rand.Uint32())
+	}
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	h := hex.EncodeToString(u[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }

@@ -1,34 +1,103 @@
-// Command localserver runs the local SageMaker fake of package callbacktest as
-// a process, for tools in other languages and for trying things by hand: the
-// AWS CLI, another SDK, curl. It serves SendPipelineExecutionStepFailure and
-// SendPipelineExecutionStepSuccess on a loopback address until SIGINT or
-// SIGTERM.
+// Command localserver runs the local SageMaker and SQS queue of package
+// callbacktest as a process, so that code in any language can be tested
+// against it: the AWS CLI, another SDK, curl, a worker in Python. It serves
+// SendPipelineExecutionStepFailure and SendPipelineExecutionStepSuccess, and
+// the queue's ReceiveMessage, SendMessage, DeleteMessage,
+// ChangeMessageVisibility and GetQueueUrl (in SQS's JSON and query
+// protocols), on a loopback address until SIGINT or SIGTERM.
 //
-//	go run ./examples/localserver -token AbCdE12345
-//	aws sagemaker send-pipeline-execution-step-success \
-//		--endpoint-url http://127.0.0.1:8080 --callback-token AbCdE12345 \
-//		--output-parameters Name=accuracy,Value=0.93
+// # Try it with the AWS CLI
 //
-// Flags:
+// Start it with one callback step waiting for its outcome:
 //
-//	-addr host:port   the loopback address to listen on (default 127.0.0.1:8080;
-//	                  port 0 picks a free one)
-//	-token T          a callback token to register, each in a new pipeline
-//	                  execution; repeat the flag or separate tokens with commas.
-//	                  With none, one new token is made and printed.
-//	-fail NAME:P      make each request meet a fault with probability P, to
-//	                  try a client's retries; NAME is throttle, internal,
-//	                  unavailable, limit, reset or drop (see callbacktest's
-//	                  faults); repeat the flag for several
-//	-seed N           the seed of the faults' random draws (default 1)
+//	go run ./examples/localserver -addr 127.0.0.1:8080 -token AbCdE12345
 //
-// On standard output it prints the server's URL, then one line per
-// registered step with the token and the execution ARN. Tokens given with
-// -token are printed redacted (you have them); a token it made is printed in
-// full, since it is needed to call the server. On standard error it logs each
-// request and its answer, with the token redacted, also inside the echoed
-// error messages.
+// Then, in another shell, with no AWS configuration needed (the fake takes
+// any keys, but the CLI wants some, and a region: AWS_REGION or --region,
+// the server's -region):
 //
-// Exit status: 0 after a clean stop on a signal; 2 for bad flags, an invalid
-// token or an address that is not loopback; 1 when it cannot listen.
+//	export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=SECRETEXAMPLE AWS_REGION=us-east-1
+//	export AWS_EC2_METADATA_DISABLED=true AWS_PAGER=
+//	E=http://127.0.0.1:8080
+//	Q=http://127.0.0.1:8080/123456789012/callbacktest
+//	aws sagemaker send-pipeline-execution-step-success --endpoint-url $E \
+//	    --callback-token AbCdE12345 --output-parameters Name=accuracy,Value=0.93
+//	aws sqs send-message --endpoint-url $E --queue-url $Q --message-body hello
+//	H=$(aws sqs receive-message --endpoint-url $E --queue-url $Q --attribute-names All \
+//	    --wait-time-seconds 5 --query 'Messages[0].ReceiptHandle' --output text)
+//	aws sqs change-message-visibility --endpoint-url $E --queue-url $Q \
+//	    --receipt-handle "$H" --visibility-timeout 60
+//	aws sqs delete-message --endpoint-url $E --queue-url $Q --receipt-handle "$H"
+//
+// A second completion of the step, as with
+// "aws sagemaker send-pipeline-execution-step-failure --endpoint-url $E --callback-token AbCdE12345",
+// is refused with ConflictException, an unknown token with ResourceNotFound,
+// a request signed for another region with InvalidSignatureException. Any
+// SDK works the same way, given the endpoint URL, a region and dummy keys.
+// (TestDocCommands runs the commands above with the CLI, when
+// /usr/bin/aws is installed.)
+//
+// # A pipeline for a worker
+//
+//	go run ./examples/localserver -addr 127.0.0.1:8080 -start 3 -stop 1:10s -fail-next throttle@DeleteMessage:1
+//
+// starts three callback steps as SageMaker Pipelines does: each is
+// registered and its message ({"token":…,"pipelineExecutionArn":…,
+// "arguments":{},"status":"Executing"}) put on the queue, for a worker to
+// receive, complete with SendPipelineExecutionStep*, and delete. Ten seconds
+// later, one of them still waiting is stopped: its "Stopping" message goes on
+// the queue, as StopPipelineExecution does. The first DeleteMessage is
+// throttled. On exit, the last line of standard output counts the steps by
+// status ("steps: Executing 0, Failed 1, Succeeded 2").
+//
+// # Flags
+//
+//	-addr host:port        the loopback address to listen on (default
+//	                       127.0.0.1:8080; port 0 picks a free one)
+//	-region R              the server's region, in every ARN; a request signed
+//	                       for another region is refused (default us-east-1)
+//	-account ID            the 12-digit account in every ARN and in the queue's
+//	                       URL (default 123456789012)
+//	-token T               a callback token to register (10 letters and
+//	                       digits), with no message; repeat the flag or separate
+//	                       tokens with commas. With no -token and no -start, one
+//	                       new token is made and printed.
+//	-start N               start N steps as a pipeline does (messages on the queue)
+//	-args JSON             the arguments of the started steps (default {})
+//	-stop N:DURATION       after DURATION, stop N of the started steps still
+//	                       waiting; repeatable
+//	-fail NAME[@OP]:P      make each request meet a fault with probability P
+//	-fail-next NAME[@OP]:N make the next N requests meet a fault; repeatable,
+//	                       served in the order given, before the -fail ones
+//	-rate R                accept R SageMaker requests a second, throttle beyond
+//	-seed N                the seed of -fail's random draws (default 1)
+//	-max-records N         keep only the latest N request records and deleted
+//	                       messages in memory (default 10000; 0 keeps all)
+//	-read-timeout D        cut a client that takes longer than D to send a
+//	                       request (default 30s)
+//
+// A fault's NAME is throttle, internal, unavailable, limit, reset, drop (see
+// callbacktest's faults) or delay=DURATION (a hung call, for a DURATION
+// longer than the client waits). Without @OP it meets SageMaker's requests
+// only; @OP aims it at one operation of either service:
+// SendPipelineExecutionStepFailure, SendPipelineExecutionStepSuccess,
+// ReceiveMessage, DeleteMessage, ChangeMessageVisibility, SendMessage or
+// GetQueueUrl. "-fail-next throttle:2" fails the next two attempts, so that a
+// client's third succeeds; "-fail throttle:1" fails every one.
+//
+// # Output
+//
+// Standard output: the first line is "listening on URL", the second "queue
+// QUEUE_URL", then one line per step, "step TOKEN execution ARN": tokens
+// given with -token are shown redacted (you have them); tokens it made are
+// shown in full, since they are needed to call the server. Then "stop with
+// Ctrl-C", and on exit the summary of the steps by status. Standard error
+// logs each request, SageMaker's and SQS's, with its answer and error code;
+// every registered token, and the token a request carries, is redacted
+// wherever it appears in the line, echoed error messages included. Message
+// bodies are never logged.
+//
+// Exit status: 0 after a clean stop on a signal, or for -h; 2 for bad flags,
+// an invalid token or an address that is not loopback; 1 when it cannot
+// listen.
 package main

@@ -2,16 +2,21 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log"
-	"net"
 	"os"
 	"os/signal"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/stepcallback/sagemaker-callback/callback"
 	"github.com/stepcallback/sagemaker-callback/callback/callbacktest"
@@ -31,12 +36,7 @@ func main() {
 	os.Exit(code)
 }
 
-// tokenList is the value of the repeatable -token flag.
-type tokenList []string
-
-func (l *tokenList) String() string { return fmt.Sprintf("%d tokens", len(*l)) }
-
-// faults are the faults -fail names.
+// faults are the faults the NAMEs of -fail and -fail-next stand for.
 var faults = map[string]callbacktest.Fault{
 	"throttle":    callbacktest.Throttle,
 	"internal":    callbacktest.InternalError,
@@ -46,30 +46,79 @@ var faults = map[string]callbacktest.Fault{
 	"drop":        callbacktest.DropAfterCommit,
 }
 
-// randomFault is one -fail flag.
-type randomFault struct {
-	p     float64
-	fault callbacktest.Fault
+// operations are the operations a fault may be aimed at.
+var operations = []string{
+	callbacktest.OpFailure, callbacktest.OpSuccess,
+	callbacktest.OpReceiveMessage, callbacktest.OpDeleteMessage, callbacktest.OpChangeMessageVisibility,
+	callbacktest.OpSendMessage, callbacktest.OpGetQueueURL,
 }
 
-// faultList is the value of the repeatable -fail flag.
-type faultList []randomFault
+// faultFlag is one -fail or -fail-next flag: a fault and its probability or
+// count.
+type faultFlag struct {
+	fault callbacktest.Fault
+	p     float64 // -fail
+	n     int     // -fail-next
+}
 
-func (l *faultList) String() string { return fmt.Sprintf("%d faults", len(*l)) }
+// faultList is the value of the repeatable -fail (next false) or -fail-next
+// (next true) flag, NAME[@OPERATION]:P or NAME[@OPERATION]:N.
+type faultList struct {
+	next  bool
+	flags []faultFlag
+}
+
+func (l *faultList) String() string { return fmt.Sprintf("%d faults", len(l.flags)) }
 
 func (l *faultList) Set(s string) error {
-	name, ps, ok := strings.Cut(s, ":")
+	spec, arg, ok := strings.Cut(s, ":")
+	name, op, aimed := strings.Cut(spec, "@")
 	f, known := faults[name]
+	if d, isDelay := strings.CutPrefix(name, "delay="); isDelay {
+		dur, err := time.ParseDuration(d)
+		if err != nil || dur < 0 {
+			return fmt.Errorf("delay %q is not a duration such as 2s", d)
+		}
+		f, known = callbacktest.Delay(dur), true
+	}
 	if !ok || !known {
-		return fmt.Errorf("want NAME:P with NAME one of throttle, internal, unavailable, limit, reset, drop")
+		return fmt.Errorf("want NAME[@OPERATION]:%s with NAME one of throttle, internal, unavailable, limit, reset, drop, delay=DURATION", l.argName())
 	}
-	p, err := strconv.ParseFloat(ps, 64)
-	if err != nil || p < 0 || p > 1 {
-		return fmt.Errorf("probability %q is not a number within [0, 1]", ps)
+	if aimed {
+		if !slices.Contains(operations, op) {
+			return fmt.Errorf("operation %q is not one of %s", op, strings.Join(operations, ", "))
+		}
+		f = f.ForOperation(op)
 	}
-	*l = append(*l, randomFault{p, f})
+	ff := faultFlag{fault: f}
+	if l.next {
+		n, err := strconv.Atoi(arg)
+		if err != nil || n < 1 {
+			return fmt.Errorf("count %q is not a whole number of at least 1", arg)
+		}
+		ff.n = n
+	} else {
+		p, err := strconv.ParseFloat(arg, 64)
+		if err != nil || !(p >= 0 && p <= 1) {
+			return fmt.Errorf("probability %q is not a number within [0, 1]", arg)
+		}
+		ff.p = p
+	}
+	l.flags = append(l.flags, ff)
 	return nil
 }
+
+func (l *faultList) argName() string {
+	if l.next {
+		return "N"
+	}
+	return "P"
+}
+
+// tokenList is the value of the repeatable -token flag.
+type tokenList []string
+
+func (l *tokenList) String() string { return fmt.Sprintf("%d tokens", len(*l)) }
 
 func (l *tokenList) Set(s string) error {
 	for _, t := range strings.Split(s, ",") {
@@ -80,143 +129,291 @@ func (l *tokenList) Set(s string) error {
 	return nil
 }
 
-// run serves until ctx is done and returns the exit code.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// stopFlag is one -stop flag: stop n started steps after d.
+type stopFlag struct {
+	n int
+	d time.Duration
+}
+
+// stopList is the value of the repeatable -stop flag, N:DURATION.
+type stopList []stopFlag
+
+func (l *stopList) String() string { return fmt.Sprintf("%d stops", len(*l)) }
+
+func (l *stopList) Set(s string) error {
+	ns, ds, _ := strings.Cut(s, ":")
+	n, err := strconv.Atoi(ns)
+	d, err2 := time.ParseDuration(ds)
+	if err != nil || err2 != nil || n < 1 || d < 0 {
+		return fmt.Errorf("want N:DURATION, as 2:500ms")
+	}
+	*l = append(*l, stopFlag{n, d})
+	return nil
+}
+
+var (
+	regionRE  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
+)
+
+// config is the parsed command line.
+type config struct {
+	opts   callbacktest.Options
+	tokens tokenList
+	start  int
+	args   map[string]any
+	stops  stopList
+	fails  faultList
+	nexts  faultList
+}
+
+// parse parses the command line. It returns nil when run must not serve:
+// with help true for -h, otherwise after reporting the problem on stderr.
+func parse(args []string, stderr io.Writer) (c *config, help bool) {
+	c = &config{nexts: faultList{next: true}}
 	fs := flag.NewFlagSet("localserver", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", "127.0.0.1:8080", "loopback `host:port` to listen on (port 0 picks a free one)")
-	var tokens tokenList
-	fs.Var(&tokens, "token", "callback `token` to register (10 letters and digits); repeat or separate with commas; default: one new token")
-	var fails faultList
-	fs.Var(&fails, "fail", "make requests meet a fault with a probability, as `NAME:P` (throttle, internal, unavailable, limit, reset, drop); repeatable")
-	seed := fs.Int64("seed", 1, "`seed` of the faults' random draws")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: localserver [flags]\n\nA local SageMaker (callback steps) and SQS queue for any client: see go doc ./examples/localserver.\n\nFlags:\n")
+		fs.PrintDefaults()
+		fmt.Fprint(stderr, "\nExample: localserver -start 3 -stop 1:10s -fail-next throttle@DeleteMessage:1 -fail-next delay=1h@ReceiveMessage:1\n")
+	}
+	fs.StringVar(&c.opts.Addr, "addr", "127.0.0.1:8080", "loopback `host:port` to listen on (port 0 picks a free one)")
+	fs.StringVar(&c.opts.Region, "region", "us-east-1", "the server's `region`: in every ARN; requests signed for another region are refused")
+	fs.StringVar(&c.opts.AccountID, "account", "123456789012", "the server's 12-digit `account` ID: in every ARN and the queue's URL")
+	fs.Var(&c.tokens, "token", "callback `token` to register (10 letters and digits), with no message; repeat or separate with commas")
+	fs.IntVar(&c.start, "start", 0, "start `N` callback steps as a pipeline does: each registered with a new token and its message put on the queue")
+	argsJSON := fs.String("args", "{}", "the arguments of the started steps' messages, a JSON `object`")
+	fs.Var(&c.stops, "stop", "after DURATION, stop N of the started steps still waiting, as StopPipelineExecution (a Stopping message on the queue), as `N:DURATION`; repeatable")
+	fs.Var(&c.fails, "fail", "make requests meet a fault with a probability, as `NAME[@OPERATION]:P`; NAME is throttle, internal, unavailable, limit, reset, drop or delay=DURATION; without @OPERATION, SageMaker's requests only; repeatable")
+	fs.Var(&c.nexts, "fail-next", "make the next N requests meet a fault, as `NAME[@OPERATION]:N` (NAME as for -fail); repeatable, served in order")
+	fs.Float64Var(&c.opts.RateLimit, "rate", 0, "SageMaker `requests` a second accepted, beyond which ThrottlingException (0: no limit)")
+	fs.Int64Var(&c.opts.Seed, "seed", 1, "`seed` of the faults' random draws")
+	fs.IntVar(&c.opts.MaxRecords, "max-records", 10000, "keep only the latest `N` request records and deleted messages in memory (0: keep all)")
+	fs.DurationVar(&c.opts.ReadTimeout, "read-timeout", 30*time.Second, "cut a client that takes longer than `DURATION` to send a request's header and body")
 	if err := fs.Parse(args); err != nil {
-		return exitUsage
+		return nil, errors.Is(err, flag.ErrHelp)
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "localserver: unexpected argument %q\n", fs.Arg(0))
-		return exitUsage
-	}
-	if err := checkLoopback(*addr); err != nil {
-		fmt.Fprintf(stderr, "localserver: -addr: %v\n", err)
-		return exitUsage
+	problem := ""
+	switch {
+	case fs.NArg() > 0:
+		problem = fmt.Sprintf("unexpected argument %q", fs.Arg(0))
+	case callbacktest.CheckLoopback(c.opts.Addr) != nil:
+		problem = "-addr: " + callbacktest.CheckLoopback(c.opts.Addr).Error()
+	case !regionRE.MatchString(c.opts.Region):
+		problem = fmt.Sprintf("-region %q is not a region name such as eu-west-1", c.opts.Region)
+	case !accountRE.MatchString(c.opts.AccountID):
+		problem = fmt.Sprintf("-account %q is not 12 digits", c.opts.AccountID)
+	case c.start < 0 || c.start > 100000:
+		problem = "-start must be within [0, 100000]"
+	case json.Unmarshal([]byte(*argsJSON), &c.args) != nil || c.args == nil:
+		problem = "-args is not a JSON object"
+	case c.opts.RateLimit < 0 || c.opts.MaxRecords < 0 || c.opts.ReadTimeout <= 0:
+		problem = "-rate and -max-records must not be negative, -read-timeout must be positive"
 	}
 	seen := make(map[callback.Token]bool)
-	for i, raw := range tokens {
+	for i, raw := range c.tokens {
 		tok, err := callback.ParseToken(raw)
-		if err != nil {
-			fmt.Fprintf(stderr, "localserver: -token #%d: %v\n", i+1, err)
-			return exitUsage
-		}
-		if seen[tok] {
-			fmt.Fprintf(stderr, "localserver: -token #%d: %v given twice\n", i+1, tok)
-			return exitUsage
+		if problem == "" && err != nil {
+			problem = fmt.Sprintf("-token #%d: %v", i+1, err)
+		} else if problem == "" && seen[tok] {
+			problem = fmt.Sprintf("-token #%d: %v given twice", i+1, tok)
 		}
 		seen[tok] = true
 	}
+	if problem != "" {
+		fmt.Fprintln(stderr, "localserver: "+problem)
+		return nil, false
+	}
+	return c, false
+}
 
+// onServer, when set by a test, is given the server that run starts.
+var onServer func(*callbacktest.Server)
+
+// run serves until ctx is done and returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c, help := parse(args, stderr)
+	switch {
+	case help:
+		return exitOK
+	case c == nil:
+		return exitUsage
+	}
 	logger := log.New(stderr, "", log.LstdFlags|log.Lmicroseconds)
-	srv, err := newServer(*addr, *seed, func(r callbacktest.Request) { logger.Print(describe(r)) })
+	r := &redactor{}
+	c.opts.OnRequest = func(req callbacktest.Request) { logger.Print(r.describe(req)) }
+	srv, err := newServer(c.opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "localserver: %v\n", err)
 		return exitListen
 	}
 	defer srv.Close()
-	for _, f := range fails {
+	if onServer != nil {
+		onServer(srv)
+	}
+	for _, f := range c.nexts.flags {
+		srv.FailNext(f.n, f.fault)
+	}
+	for _, f := range c.fails.flags {
 		srv.FailRandom(f.p, f.fault)
 	}
 
 	fmt.Fprintf(stdout, "listening on %s\n", srv.URL())
-	for _, raw := range tokens {
-		arn := srv.AddStep(raw)
-		fmt.Fprintf(stdout, "step %v execution %s\n", callback.MustParseToken(raw), arn)
+	fmt.Fprintf(stdout, "queue %s\n", srv.QueueURL())
+	for _, raw := range c.tokens {
+		r.add(raw)
+		fmt.Fprintf(stdout, "step %v execution %s\n", callback.MustParseToken(raw), srv.AddStep(raw))
 	}
-	if len(tokens) == 0 {
+	var started []string // execution ARNs
+	for range c.start {
+		raw, arn := srv.StartStep(c.args)
+		r.add(raw)
+		started = append(started, arn)
+		fmt.Fprintf(stdout, "step %s execution %s (message on the queue)\n", raw, arn)
+	}
+	if len(c.tokens) == 0 && c.start == 0 {
 		raw, arn := srv.NewStep()
+		r.add(raw)
 		fmt.Fprintf(stdout, "step %s execution %s\n", raw, arn)
 	}
 	fmt.Fprintln(stdout, "stop with Ctrl-C")
 
+	var wg sync.WaitGroup
+	for _, st := range c.stops {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTimer(st.d)
+			defer t.Stop()
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			stopped := 0
+			for _, arn := range started {
+				if stopped < st.n && srv.StopExecution(arn) {
+					stopped++
+					logger.Printf("stopping execution %s", arn)
+				}
+			}
+		}()
+	}
+
 	<-ctx.Done()
+	wg.Wait()
 	logger.Print("stopping")
 	srv.Close()
 	logger.Print("stopped")
+	count := make(map[string]int)
+	for _, st := range srv.Steps() {
+		count[st.Status]++
+	}
+	fmt.Fprintln(stdout, summary(count))
 	return exitOK
+}
+
+// summary returns the line that counts the steps by status, as
+// "steps: Executing 1, Failed 0, Succeeded 2".
+func summary(count map[string]int) string {
+	statuses := []string{callbacktest.StatusExecuting, callbacktest.StatusFailed, callbacktest.StatusSucceeded}
+	parts := make([]string, len(statuses))
+	for i, s := range statuses {
+		parts[i] = fmt.Sprintf("%s %d", s, count[s])
+	}
+	return "steps: " + strings.Join(parts, ", ")
 }
 
 // newServer starts the fake, turning its panic on a failed listen into an
 // error.
-func newServer(addr string, seed int64, onRequest func(callbacktest.Request)) (srv *callbacktest.Server, err error) {
+func newServer(o callbacktest.Options) (srv *callbacktest.Server, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = fmt.Errorf("%v", v)
 		}
 	}()
-	return callbacktest.NewServer(func(o *callbacktest.Options) {
-		o.Addr = addr
-		o.Seed = seed
-		o.OnRequest = onRequest
-	}), nil
+	return callbacktest.NewServer(func(opts *callbacktest.Options) { *opts = o }), nil
 }
 
-// checkLoopback reports an error when addr's host is not a loopback address.
-func checkLoopback(addr string) error {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return err
-	}
-	if strings.EqualFold(host, "localhost") {
-		return nil
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		return nil
-	}
-	return fmt.Errorf("%q is not a loopback address (127.0.0.1, [::1] or localhost)", addr)
+// redactor writes the log lines of requests with every callback token it
+// knows, and the one a request carries, replaced by its redacted form
+// wherever it appears in the line.
+type redactor struct {
+	mu       sync.Mutex
+	pairs    []string // registered tokens and their redacted forms
+	replacer *strings.Replacer
 }
 
-// describe returns a log line for a request, with its callback token redacted
-// wherever it appears.
-func describe(r callbacktest.Request) string {
+func (r *redactor) add(token string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pairs = append(r.pairs, token, redacted(token))
+	r.replacer = nil
+}
+
+// minRedacted is the shortest requested value redacted wherever it appears:
+// a shorter one (an invalid token such as "a") is redacted only where quoted,
+// so as not to mangle the rest of the line.
+const minRedacted = 4
+
+// describe returns the log line of a request.
+func (r *redactor) describe(req callbacktest.Request) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s", r.RequestID, orDash(r.Operation))
-	shown := "-"
-	if r.CallbackToken != "" {
-		if tok, err := callback.ParseToken(r.CallbackToken); err == nil {
-			shown = tok.String()
-		} else {
-			shown = "(invalid token)"
-		}
+	fmt.Fprintf(&b, "%s %s", req.RequestID, cmpOr(req.Operation, cmpOr(req.Target, "-")))
+	if req.CallbackToken != "" {
+		fmt.Fprintf(&b, " token=%s", req.CallbackToken)
 	}
-	fmt.Fprintf(&b, " token=%s", shown)
-	if r.Attempt > 0 {
-		fmt.Fprintf(&b, " attempt=%d/%d", r.Attempt, r.MaxAttempts)
+	if len(req.MessageIDs) > 0 {
+		fmt.Fprintf(&b, " messages=%s", strings.Join(req.MessageIDs, ","))
 	}
-	if r.Fault != (callbacktest.Fault{}) {
-		fmt.Fprintf(&b, " fault=%v", r.Fault)
+	if req.Attempt > 0 {
+		fmt.Fprintf(&b, " attempt=%d/%d", req.Attempt, req.MaxAttempts)
+	}
+	if req.Fault != (callbacktest.Fault{}) {
+		fmt.Fprintf(&b, " fault=%v", req.Fault)
 	}
 	switch {
-	case r.StatusCode == 0:
+	case req.StatusCode == 0:
 		b.WriteString(" -> no answer (connection closed)")
-	case r.ErrorCode == "":
-		fmt.Fprintf(&b, " -> %d %s", r.StatusCode, r.ExecutionARN)
-		if r.Replayed {
+	case req.ErrorCode == "":
+		fmt.Fprintf(&b, " -> %d %s", req.StatusCode, req.ExecutionARN)
+		if req.Replayed {
 			b.WriteString(" (replayed)")
 		}
 	default:
-		msg := r.ErrorMessage
-		if r.CallbackToken != "" {
-			// AWS echoes values in quotes: replace the quoted token only, so
-			// that a short invalid token does not mangle the rest.
-			msg = strings.ReplaceAll(msg, "'"+r.CallbackToken+"'", "'"+shown+"'")
-		}
-		fmt.Fprintf(&b, " -> %d %s: %s", r.StatusCode, r.ErrorCode, msg)
+		fmt.Fprintf(&b, " -> %d %s: %s", req.StatusCode, req.ErrorCode, req.ErrorMessage)
 	}
-	return b.String()
+	line := strings.TrimSpace(b.String())
+
+	r.mu.Lock()
+	if r.replacer == nil {
+		r.replacer = strings.NewReplacer(r.pairs...)
+	}
+	rep := r.replacer
+	r.mu.Unlock()
+	line = rep.Replace(line) // registered tokens first: a requested value may hold one
+	if t := req.CallbackToken; len(t) >= minRedacted {
+		line = strings.ReplaceAll(line, t, redacted(t))
+	} else if t != "" {
+		line = strings.ReplaceAll(line, "'"+t+"'", "'"+redacted(t)+"'")
+		line = strings.ReplaceAll(line, "token="+t, "token="+redacted(t))
+	}
+	return line
 }
 
-func orDash(s string) string {
+// redacted returns what the log shows for a token: its callback.Token form,
+// or "(invalid token)".
+func redacted(raw string) string {
+	if tok, err := callback.ParseToken(raw); err == nil {
+		return tok.String()
+	}
+	return "(invalid token)"
+}
+
+func cmpOr(s, def string) string {
 	if s == "" {
-		return "-"
+		return def
 	}
 	return s
 }
