@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
+	"strconv"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/stepcallback/sagemaker-callback/callback"
 )
@@ -30,8 +31,29 @@ type job struct {
 	cancel context.CancelCauseFunc
 }
 
+// process handles one message.
+func (r *run) process(m *types.Message) {
+	rc := receipt{id: aws.ToString(m.MessageId), handle: aws.ToString(m.ReceiptHandle)}
+	res := Result{MessageID: rc.id}
+	res.ReceiveCount, _ = strconv.Atoi(m.Attributes[string(types.MessageSystemAttributeNameApproximateReceiveCount)])
+	msg, err := callback.ParseMessage([]byte(aws.ToString(m.Body)))
+	if err != nil {
+		// Left as it is, and not extended: it comes back after its
+		// visibility timeout until the redrive policy moves it aside.
+		res.Outcome, res.Err = Malformed, err
+		r.done(res)
+		return
+	}
+	res.Token, res.ExecutionARN, res.Status = msg.Token, msg.ExecutionARN, msg.Status
+	if msg.Status == callback.StatusStopping {
+		r.stop(msg, rc, res)
+	} else {
+		r.execute(msg, rc, res)
+	}
+}
+
 // execute runs the handler for an Executing message and reports its outcome.
-func (r *run) execute(msg callback.Message, rc *receipt, res Result) {
+func (r *run) execute(msg callback.Message, rc receipt, res Result) {
 	r.mu.Lock()
 	if j := r.jobs[msg.Token]; j != nil && j.lease.add(rc) {
 		// Another delivery of a step already running here: the running
@@ -42,46 +64,38 @@ func (r *run) execute(msg callback.Message, rc *receipt, res Result) {
 			slog.Any("token", msg.Token), slog.String("message_id", rc.id))
 		return
 	}
-	stopped := r.stopped.has(msg.Token)
 	hctx, cancel := context.WithCancelCause(r.hard)
 	defer cancel(nil)
 	j := &job{lease: r.newLease(rc), cancel: cancel}
 	r.jobs[msg.Token] = j
+	if slices.Contains(r.stopped, msg.Token) {
+		cancel(ErrStopping) // its Stopping message came first: the handler is not run
+	}
 	r.mu.Unlock()
 
-	var (
-		outs []callback.Output
-		err  error
-	)
-	if stopped {
-		// Its Stopping message came first: the step is being failed.
-		cancel(ErrStopping)
-	} else {
+	var outs []callback.Output
+	var err error
+	if hctx.Err() == nil {
 		outs, err = r.call(hctx, msg)
 	}
-
-	var report func() error
 	switch {
 	case errors.Is(context.Cause(hctx), ErrStopping):
 		res.Err = ErrStopping
-		report = func() error { return r.fail(msg.Token, stoppingReason) }
+		_, err = r.w.cb.Fail(r.hard, msg.Token, stoppingReason)
+		r.settle(msg.Token, j.lease, err, res)
 	case r.hard.Err() != nil:
 		// The grace period ran out: nothing is reported, whatever the
 		// handler returned; another worker does the step again.
 		res.Outcome, res.Err = Left, ErrShutdown
 		r.leave(msg.Token, j.lease, true)
 		r.done(res)
-		return
-	case err != nil:
-		res.Err = err
-		report = func() error { return r.fail(msg.Token, reasonOf(err, msg.Token)) }
 	default:
-		report = func() error { return r.succeed(msg.Token, outs, &res) }
+		res.Err, err = report(r.hard, r.w.cb, msg.Token, outs, err)
+		r.settle(msg.Token, j.lease, err, res)
 	}
-	r.settle(msg.Token, j.lease, report(), res)
 }
 
-// call runs the handler, turning a panic into an error.
+// call runs the handler, turning a panic into a *PanicError.
 func (r *run) call(ctx context.Context, msg callback.Message) (outs []callback.Output, err error) {
 	defer func() {
 		if v := recover(); v != nil {
@@ -104,6 +118,41 @@ type PanicError struct {
 // Error returns "handler panicked: <value>".
 func (e *PanicError) Error() string { return fmt.Sprintf("handler panicked: %v", e.Value) }
 
+// report reports a handler's outcome for tok: a failure with herr's text as
+// the reason when herr is not nil, else a success with outs. Outputs that the
+// client refuses before sending anything (more than 50) are reported as a
+// failure with why: no retry would make them valid. It returns the error that
+// explains the step's outcome (herr, that refusal, or nil) and the report's
+// error.
+func report(ctx context.Context, cb *callback.Client, tok callback.Token, outs []callback.Output, herr error) (why, err error) {
+	if herr != nil {
+		_, err = cb.Fail(ctx, tok, reasonOf(herr, tok))
+		return herr, err
+	}
+	_, err = cb.Succeed(ctx, tok, outs)
+	var ce *callback.Error
+	if errors.Is(err, callback.ErrInvalid) && errors.As(err, &ce) && ce.Attempts == 0 {
+		why = fmt.Errorf("worker: the handler's outputs were refused: %w", err)
+		_, err = cb.Fail(ctx, tok, reasonOf(why, tok))
+	}
+	return why, err
+}
+
+// outcome returns what became of a message whose report ended with err; why
+// is the error that explains the step's outcome, nil for a success. It
+// returns the error for Result.Err.
+func outcome(why, err error) (Outcome, error) {
+	switch {
+	case err == nil && why == nil:
+		return Succeeded, nil
+	case err == nil:
+		return Failed, why
+	case errors.Is(err, callback.ErrConflict), errors.Is(err, callback.ErrNotFound):
+		return Settled, err
+	}
+	return Left, err // throttled, unavailable, cut short by the shutdown, ...
+}
+
 // reasonOf returns the FailureReason for a handler's error: its text, with
 // any occurrence of the raw token replaced by its redacted form, cut to 256
 // characters by callback.NewReason.
@@ -113,71 +162,41 @@ func reasonOf(err error, tok callback.Token) callback.Reason {
 
 // redact replaces the raw token in s by its redacted form.
 func redact(s string, tok callback.Token) string {
-	if raw := tok.Reveal(); raw != "" && strings.Contains(s, raw) {
+	if raw := tok.Reveal(); raw != "" {
 		return strings.ReplaceAll(s, raw, tok.String())
 	}
 	return s
 }
 
-func (r *run) fail(tok callback.Token, reason callback.Reason) error {
-	_, err := r.w.cb.Fail(r.hard, tok, reason)
-	return err
-}
-
-// succeed reports a success. When the client refuses the outputs before
-// sending anything (more than 50), the step is failed with that error
-// instead: no retry would make them valid.
-func (r *run) succeed(tok callback.Token, outs []callback.Output, res *Result) error {
-	_, err := r.w.cb.Succeed(r.hard, tok, outs)
-	var ce *callback.Error
-	if errors.Is(err, callback.ErrInvalid) && errors.As(err, &ce) && ce.Attempts == 0 {
-		res.Err = fmt.Errorf("worker: the handler's outputs were refused: %w", err)
-		return r.fail(tok, reasonOf(res.Err, tok))
-	}
-	return err
-}
-
 // stop handles a Stopping message: it cancels the step's handler if it runs
-// here, reports the step failed with StoppingReason (the execution stops only
-// once the step is completed), and deletes the message once that is
-// acknowledged or refused as already completed or unknown.
-func (r *run) stop(msg callback.Message, rc *receipt, res Result) {
+// here and reports the step failed with StoppingReason at once, without
+// waiting for the handler; the handler's own report of the same reason
+// carries the same ClientRequestToken and is answered the same.
+func (r *run) stop(msg callback.Message, rc receipt, res Result) {
 	l := r.newLease(rc)
 	r.mu.Lock()
-	r.stopped.add(msg.Token)
+	r.stopped = append(r.stopped[max(0, len(r.stopped)+1-stoppedMemory):], msg.Token)
 	j := r.jobs[msg.Token]
 	r.mu.Unlock()
 	if j != nil {
 		j.cancel(ErrStopping)
 	}
-	// Reported here even when the handler runs here, so the stop does not
-	// wait for a handler slow to notice; the handler's own report of the
-	// same reason carries the same ClientRequestToken and is answered the
-	// same.
 	res.Err = ErrStopping
-	r.settle(msg.Token, l, r.fail(msg.Token, stoppingReason), res)
+	_, err := r.w.cb.Fail(r.hard, msg.Token, stoppingReason)
+	r.settle(msg.Token, l, err, res)
 }
 
-// settle ends a message after its report: it deletes the message when the
-// report was acknowledged or refused as already completed or unknown, and
-// leaves it on the queue otherwise.
+// settle ends a message after its report, whose error is err: it deletes the
+// message when the report was acknowledged or refused as already completed
+// or unknown, and leaves it on the queue otherwise.
 func (r *run) settle(tok callback.Token, l *lease, err error, res Result) {
-	switch {
-	case err == nil:
-		res.Outcome = Succeeded
-		if res.Err != nil { // the handler's error, a panic, or the stop
-			res.Outcome = Failed
+	res.Outcome, res.Err = outcome(res.Err, err)
+	if res.Outcome == Left {
+		shutdown := r.hard.Err() != nil
+		if shutdown {
+			res.Err = fmt.Errorf("%w: %w", ErrShutdown, res.Err)
 		}
-	case errors.Is(err, callback.ErrConflict), errors.Is(err, callback.ErrNotFound):
-		res.Outcome, res.Err = Settled, err
-	default:
-		// Throttled, unavailable, cut short by the shutdown, ...: the
-		// message comes back and the report is tried again then.
-		res.Outcome, res.Err = Left, err
-		if r.hard.Err() != nil {
-			res.Err = fmt.Errorf("%w: %w", ErrShutdown, err)
-		}
-		r.leave(tok, l, r.hard.Err() != nil)
+		r.leave(tok, l, shutdown)
 		r.done(res)
 		return
 	}
@@ -224,27 +243,17 @@ func (r *run) leave(tok callback.Token, l *lease, release bool) {
 
 // done logs a message's result and gives it to Options.OnResult.
 func (r *run) done(res Result) {
-	r.logResult(res)
-	if r.w.opts.OnResult != nil {
-		r.w.opts.OnResult(res)
-	}
-}
-
-func (r *run) logResult(res Result) {
 	level, msg := slog.LevelInfo, "worker: step completed"
-	switch res.Outcome {
-	case Settled:
-		msg = "worker: the step was already completed or is unknown; message deleted"
-	case Left:
-		level, msg = slog.LevelWarn, "worker: message left on the queue for redelivery"
-	case Malformed:
+	switch {
+	case res.Outcome == Malformed:
 		level, msg = slog.LevelWarn, "worker: malformed message left on the queue for its redrive policy"
+	case res.Outcome == Left:
+		level, msg = slog.LevelWarn, "worker: message left on the queue for redelivery"
+	case res.Outcome == Settled:
+		msg = "worker: the step was already completed or is unknown; message deleted"
 	}
-	if res.Outcome != Malformed && res.Outcome != Left && !res.Deleted {
+	if !res.Deleted {
 		level = slog.LevelWarn
-	}
-	if !r.w.log.Enabled(r.hard, level) {
-		return
 	}
 	attrs := []slog.Attr{slog.String("outcome", res.Outcome.String()), slog.String("message_id", res.MessageID)}
 	if !res.Token.IsZero() {
@@ -257,137 +266,7 @@ func (r *run) logResult(res Result) {
 		attrs = append(attrs, slog.String("error", redact(res.Err.Error(), res.Token)))
 	}
 	r.w.log.LogAttrs(r.hard, level, msg, attrs...)
-}
-
-// lease keeps the deliveries of one step invisible to other consumers while
-// the step is worked on, extending their visibility every Heartbeat. It costs
-// a timer until the first extension is due: most steps of a busy worker end
-// before.
-type lease struct {
-	r     *run
-	timer *time.Timer
-	beats sync.WaitGroup // the extension in progress
-
-	mu       sync.Mutex
-	receipts []*receipt
-	closed   bool
-	ctx      context.Context // for the extensions; made by the first one
-	cancel   context.CancelFunc
-}
-
-// newLease starts extending the visibility of rc.
-func (r *run) newLease(rc *receipt) *lease {
-	l := &lease{r: r, receipts: []*receipt{rc}}
-	l.mu.Lock()
-	l.timer = time.AfterFunc(r.w.opts.Heartbeat, l.beat)
-	l.mu.Unlock()
-	return l
-}
-
-// add adds a delivery to the lease; a delivery of a message it holds
-// replaces that message's receipt handle, which SQS made stale. It reports
-// false when the lease has ended.
-func (l *lease) add(rc *receipt) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.closed {
-		return false
+	if r.w.opts.OnResult != nil {
+		r.w.opts.OnResult(res)
 	}
-	for _, x := range l.receipts {
-		if x.id == rc.id {
-			x.handle, x.lost = rc.handle, false
-			return true
-		}
-	}
-	l.receipts = append(l.receipts, rc)
-	return true
-}
-
-// end stops the extensions, waits for one in progress, and returns the
-// lease's deliveries.
-func (l *lease) end() []receipt {
-	l.mu.Lock()
-	l.closed = true
-	l.timer.Stop()
-	if l.cancel != nil {
-		l.cancel()
-	}
-	out := make([]receipt, len(l.receipts))
-	for i, rc := range l.receipts {
-		out[i] = *rc
-	}
-	l.mu.Unlock()
-	l.beats.Wait()
-	return out
-}
-
-// beat extends the visibility of the lease's deliveries, then sets the timer
-// for the next time.
-func (l *lease) beat() {
-	w := l.r.w
-	l.mu.Lock()
-	if l.closed {
-		l.mu.Unlock()
-		return
-	}
-	l.beats.Add(1)
-	defer l.beats.Done()
-	if l.ctx == nil {
-		l.ctx, l.cancel = context.WithCancel(l.r.hard)
-	}
-	ctx := l.ctx
-	rcs := make([]receipt, 0, len(l.receipts))
-	for _, rc := range l.receipts {
-		if !rc.lost {
-			rcs = append(rcs, *rc)
-		}
-	}
-	l.mu.Unlock()
-
-	for _, rc := range rcs {
-		_, err := w.api.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
-			QueueUrl: &w.opts.QueueURL, ReceiptHandle: &rc.handle, VisibilityTimeout: w.visSecs,
-		})
-		if err == nil || ctx.Err() != nil {
-			continue
-		}
-		if lostLease(err) {
-			l.mu.Lock()
-			for _, x := range l.receipts {
-				if x.id == rc.id && x.handle == rc.handle {
-					x.lost = true
-				}
-			}
-			l.mu.Unlock()
-			w.log.LogAttrs(ctx, slog.LevelWarn, "worker: lost the message: it was received again elsewhere or deleted; the step may be worked on twice, its report settles it",
-				slog.String("message_id", rc.id), slog.String("error", err.Error()))
-			continue
-		}
-		w.log.LogAttrs(ctx, slog.LevelWarn, "worker: ChangeMessageVisibility failed; trying again at the next heartbeat",
-			slog.String("message_id", rc.id), slog.String("error", err.Error()))
-	}
-
-	l.mu.Lock()
-	if !l.closed {
-		l.timer.Reset(w.opts.Heartbeat)
-	}
-	l.mu.Unlock()
-}
-
-// lostLease reports whether a ChangeMessageVisibility error says that the
-// receipt handle no longer holds the message: it is invalid, stale, or its
-// message was deleted or is not in flight.
-func lostLease(err error) bool {
-	var (
-		invalid  *types.ReceiptHandleIsInvalid
-		inflight *types.MessageNotInflight
-		apiErr   smithy.APIError
-	)
-	switch {
-	case errors.As(err, &invalid), errors.As(err, &inflight):
-		return true
-	case errors.As(err, &apiErr):
-		return apiErr.ErrorCode() == "InvalidParameterValue"
-	}
-	return false
 }

@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -20,7 +19,8 @@ import (
 
 // Handler does the work of one callback step: it gets the step's message
 // (Status is always callback.StatusExecuting) and returns the step's output
-// parameters, or an error that fails the step with callback.ReasonFromError.
+// parameters, or an error that fails the step with the error's text as its
+// FailureReason (the raw token redacted, cut to 256 code points).
 //
 // ctx ends when the pipeline execution is stopping (context.Cause(ctx) is
 // ErrStopping) or when the worker shuts down and Options.ShutdownTimeout has
@@ -83,10 +83,8 @@ type Options struct {
 	// their messages to. Required.
 	QueueURL string
 
-	// Concurrency is the most handlers that run at once. The Worker never
-	// receives more messages than it has free slots for, so a message it
-	// has not started is never held invisible on its behalf. Zero means
-	// DefaultConcurrency.
+	// Concurrency is the most handlers that run at once, and so the most
+	// messages the Worker holds. Zero means DefaultConcurrency.
 	Concurrency int
 
 	// WaitTime is the long poll of each ReceiveMessage, rounded up to whole
@@ -101,22 +99,18 @@ type Options struct {
 	VisibilityTimeout time.Duration
 
 	// Heartbeat is how often the visibility of a message being worked on is
-	// extended by VisibilityTimeout, with ChangeMessageVisibility. Zero
-	// means VisibilityTimeout/3, which leaves room for two failed
-	// extensions before the message would become visible again.
+	// extended by VisibilityTimeout. Zero means VisibilityTimeout/3, which
+	// leaves room for two failed extensions before the message would become
+	// visible again.
 	Heartbeat time.Duration
 
 	// ShutdownTimeout is how long, once Run's context has ended, the
 	// handlers in flight have to finish and their outcomes to be reported.
-	// Then their contexts are cancelled (cause ErrShutdown) and what is not
-	// yet reported is left for another worker. Zero means
-	// DefaultShutdownTimeout; a negative value means no grace at all.
+	// Zero means DefaultShutdownTimeout; a negative value means no grace.
 	ShutdownTimeout time.Duration
 
 	// Logger gets what the Worker does: each outcome, each message left on
-	// the queue and why, each failed SQS call. Tokens are logged redacted
-	// (callback.Token's LogValue) and message bodies never. Nil means
-	// slog.Default().
+	// the queue and why, each failed SQS call. Nil means slog.Default().
 	Logger *slog.Logger
 
 	// OnResult, when not nil, is called with the Result of every message
@@ -149,21 +143,14 @@ const (
 	Malformed
 )
 
+var outcomeNames = [...]string{Succeeded: "Succeeded", Failed: "Failed", Settled: "Settled", Left: "Left", Malformed: "Malformed"}
+
 // String returns the outcome's name, as "Succeeded".
 func (o Outcome) String() string {
-	switch o {
-	case Succeeded:
-		return "Succeeded"
-	case Failed:
-		return "Failed"
-	case Settled:
-		return "Settled"
-	case Left:
-		return "Left"
-	case Malformed:
-		return "Malformed"
+	if o >= Succeeded && o <= Malformed {
+		return outcomeNames[o]
 	}
-	return fmt.Sprintf("Outcome(%d)", int(o))
+	return "Outcome(" + strconv.Itoa(int(o)) + ")"
 }
 
 // Result is what a Worker did with one message, as Options.OnResult gets it.
@@ -198,10 +185,8 @@ type Worker struct {
 	opts    Options
 	log     *slog.Logger
 
-	// the SQS parameters, in seconds
-	waitSecs, visSecs int32
-
-	running atomic.Bool
+	waitSecs, visSecs int32 // WaitTime and VisibilityTimeout as SQS takes them
+	running           atomic.Bool
 }
 
 // New returns a Worker that receives from the queue of Options.QueueURL with
@@ -215,20 +200,17 @@ type Worker struct {
 //	err := w.Run(ctx)
 func New(sqsAPI SQSAPI, cb *callback.Client, h Handler, optFns ...func(*Options)) *Worker {
 	w := &Worker{api: sqsAPI, cb: cb, handler: h}
-	for _, fn := range optFns {
-		fn(&w.opts)
-	}
 	o := &w.opts
+	for _, fn := range optFns {
+		fn(o)
+	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = DefaultConcurrency
 	}
-	switch {
-	case o.WaitTime == 0:
+	if o.WaitTime == 0 {
 		o.WaitTime = DefaultWaitTime
-	case o.WaitTime < 0:
-		o.WaitTime = 0
 	}
-	o.WaitTime = min(o.WaitTime, 20*time.Second)
+	o.WaitTime = min(max(o.WaitTime, 0), 20*time.Second)
 	if o.VisibilityTimeout <= 0 {
 		o.VisibilityTimeout = DefaultVisibilityTimeout
 	}
@@ -243,8 +225,7 @@ func New(sqsAPI SQSAPI, cb *callback.Client, h Handler, optFns ...func(*Options)
 	if w.log == nil {
 		w.log = slog.Default()
 	}
-	w.waitSecs = seconds(o.WaitTime)
-	w.visSecs = seconds(o.VisibilityTimeout)
+	w.waitSecs, w.visSecs = seconds(o.WaitTime), seconds(o.VisibilityTimeout)
 	return w
 }
 
@@ -256,22 +237,14 @@ func seconds(d time.Duration) int32 {
 // Options returns the Worker's options, with the defaults filled in.
 func (w *Worker) Options() Options { return w.opts }
 
-// errRunning is returned by a second Run while one runs.
-var errRunning = errors.New("worker: Run is already running")
-
-// Run receives and handles messages until ctx ends, then shuts down: it
-// stops receiving, gives the handlers in flight Options.ShutdownTimeout to
-// finish and have their outcomes reported, cancels those still running
-// (context.Cause is ErrShutdown) and leaves their messages for another
-// worker, waits for every handler to return, and returns nil. A handler
-// that ignores its context holds Run until it returns.
+// Run receives and handles messages until ctx ends, then shuts down as the
+// package documentation describes and returns nil.
 //
 // Run returns an error at once when the Worker cannot run (no QueueURL, no
 // SQS client, no callback client or no handler, or Run already running), and
 // after shutting down when the queue does not exist. Other failures to
-// receive are logged and retried with a growing pause.
-//
-// A Worker may Run again after Run returned.
+// receive are logged and retried with a growing pause. A Worker may Run
+// again after Run returned.
 func (w *Worker) Run(ctx context.Context) error {
 	switch {
 	case w.opts.QueueURL == "":
@@ -282,55 +255,29 @@ func (w *Worker) Run(ctx context.Context) error {
 		return errors.New("worker: no callback client")
 	case w.handler == nil:
 		return errors.New("worker: no handler")
-	}
-	if !w.running.CompareAndSwap(false, true) {
-		return errRunning
+	case !w.running.CompareAndSwap(false, true):
+		return errors.New("worker: Run is already running")
 	}
 	defer w.running.Store(false)
 
-	// hard bounds everything the handlers do: handlers, reports, deletes
-	// and extensions. It keeps ctx's values but not its end, which only
-	// starts the shutdown.
+	// hard bounds what the handlers do: handlers, reports, deletes and
+	// extensions. It keeps ctx's values but not its end, which only starts
+	// the shutdown.
 	hard, stop := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer stop(nil)
-	r := &run{
-		w:       w,
-		hard:    hard,
-		slots:   make(chan struct{}, w.opts.Concurrency),
-		work:    make(chan *types.Message),
-		jobs:    make(map[callback.Token]*job),
-		stopped: newTokenSet(stoppedMemory),
-	}
-	// One goroutine per slot, for the whole run: a message's goroutine is
-	// not made anew, nor its stack grown again through the SDK's calls.
-	for range w.opts.Concurrency {
-		r.wg.Add(1)
-		go func() {
-			defer r.wg.Done()
-			for m := range r.work {
-				r.process(m)
-			}
-		}()
-	}
+	r := &run{w: w, hard: hard, slots: make(chan struct{}, w.opts.Concurrency), jobs: make(map[callback.Token]*job)}
 	err := r.receive(ctx)
-	close(r.work)
 
 	done := make(chan struct{})
 	go func() {
 		r.wg.Wait()
 		close(done)
 	}()
-	if w.opts.ShutdownTimeout > 0 {
-		t := time.NewTimer(w.opts.ShutdownTimeout)
-		select {
-		case <-done:
-		case <-t.C:
-		}
-		t.Stop()
-	}
+	grace := time.NewTimer(max(w.opts.ShutdownTimeout, 0))
+	defer grace.Stop()
 	select {
 	case <-done:
-	default:
+	case <-grace.C:
 		w.log.LogAttrs(hard, slog.LevelWarn, "worker: shutdown timeout ran out; cancelling the handlers in flight, their messages are left for another worker",
 			slog.Int("in_flight", len(r.slots)))
 		stop(ErrShutdown)
@@ -339,53 +286,39 @@ func (w *Worker) Run(ctx context.Context) error {
 	return err
 }
 
+// run is the state of one Run.
+type run struct {
+	w     *Worker
+	hard  context.Context // ends at the end of the shutdown grace
+	slots chan struct{}   // one token per message in hand
+	wg    sync.WaitGroup  // the message goroutines
+
+	mu      sync.Mutex
+	jobs    map[callback.Token]*job // the steps being worked on
+	stopped []callback.Token        // the last stoppedMemory tokens whose Stopping message this run handled
+}
+
 // stoppedMemory is how many stopped tokens a run remembers, so that an
 // Executing message that comes after its step's Stopping message is not run.
 const stoppedMemory = 4096
 
-// maxBatch is the most messages one ReceiveMessage returns.
-const maxBatch = 10
-
-// The pauses after a failed ReceiveMessage.
-const (
-	minReceivePause = 100 * time.Millisecond
-	maxReceivePause = 10 * time.Second
-)
-
-// run is the state of one Run.
-type run struct {
-	w     *Worker
-	hard  context.Context     // ends at the end of the shutdown grace
-	slots chan struct{}       // one token per message in hand
-	work  chan *types.Message // to the message goroutines
-	wg    sync.WaitGroup      // the message goroutines
-
-	mu      sync.Mutex
-	jobs    map[callback.Token]*job // the steps being worked on
-	stopped *tokenSet               // tokens whose Stopping message this run handled
-}
-
-// receive is the receive loop. It returns when ctx ends (nil) or the queue
-// does not exist.
+// receive is the receive loop: it waits for a free slot, takes every free
+// slot up to a batch of 10, receives at most that many messages and starts a
+// goroutine for each. It returns when ctx ends (nil) or the queue does not
+// exist.
 func (r *run) receive(ctx context.Context) error {
 	w := r.w
-	pause := time.Duration(0)
+	var pause time.Duration
 	for {
-		// Wait for a free slot, then take every free slot, up to a batch.
 		select {
 		case r.slots <- struct{}{}:
 		case <-ctx.Done():
 			return nil
 		}
 		n := 1
-	take:
-		for n < maxBatch {
-			select {
-			case r.slots <- struct{}{}:
-				n++
-			default:
-				break take
-			}
+		for n < 10 && len(r.slots) < cap(r.slots) {
+			r.slots <- struct{}{} // only this goroutine fills the slots
+			n++
 		}
 		out, err := w.api.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl:                    &w.opts.QueueURL,
@@ -396,14 +329,7 @@ func (r *run) receive(ctx context.Context) error {
 		})
 		var msgs []types.Message
 		if err == nil {
-			msgs = out.Messages
-			if len(msgs) > n {
-				// SQS never sends more than asked; a message beyond the
-				// slots is left to come back after its visibility timeout.
-				w.log.LogAttrs(ctx, slog.LevelWarn, "worker: ReceiveMessage returned more messages than asked; the extra ones are left",
-					slog.Int("asked", n), slog.Int("got", len(msgs)))
-				msgs = msgs[:n]
-			}
+			msgs = out.Messages[:min(len(out.Messages), n)] // SQS never sends more than asked
 		}
 		for range n - len(msgs) {
 			<-r.slots
@@ -416,82 +342,25 @@ func (r *run) receive(ctx context.Context) error {
 			if errors.As(err, &noQueue) {
 				return fmt.Errorf("worker: receiving from %s: %w", w.opts.QueueURL, err)
 			}
-			pause = min(max(2*pause, minReceivePause), maxReceivePause)
+			pause = min(max(2*pause, 100*time.Millisecond), 10*time.Second) // doubling, with jitter
 			d := pause/2 + rand.N(pause/2+1)
 			w.log.LogAttrs(ctx, slog.LevelWarn, "worker: ReceiveMessage failed; pausing",
 				slog.Duration("pause", d), slog.String("error", err.Error()))
-			t := time.NewTimer(d)
 			select {
-			case <-t.C:
+			case <-time.After(d):
 			case <-ctx.Done():
-				t.Stop()
 				return nil
 			}
 			continue
 		}
 		pause = 0
 		for i := range msgs {
-			r.work <- &msgs[i] // a goroutine is free: each holds at most one slot
+			r.wg.Add(1)
+			go func() {
+				defer r.wg.Done()
+				defer func() { <-r.slots }()
+				r.process(&msgs[i])
+			}()
 		}
 	}
-}
-
-// receipt is one delivery of a message: its id and the receipt handle that
-// delete and visibility changes need.
-type receipt struct {
-	id     string
-	handle string
-	lost   bool // a visibility change said the handle no longer holds the message
-}
-
-// process handles one message and frees its slot.
-func (r *run) process(m *types.Message) {
-	defer func() { <-r.slots }()
-	rc := &receipt{id: aws.ToString(m.MessageId), handle: aws.ToString(m.ReceiptHandle)}
-	res := Result{MessageID: rc.id}
-	if n, err := strconv.Atoi(m.Attributes[string(types.MessageSystemAttributeNameApproximateReceiveCount)]); err == nil {
-		res.ReceiveCount = n
-	}
-	msg, err := callback.ParseMessage([]byte(aws.ToString(m.Body)))
-	if err != nil {
-		// Left as it is, and not extended: it comes back after its
-		// visibility timeout until the redrive policy moves it aside.
-		res.Outcome, res.Err = Malformed, err
-		r.done(res)
-		return
-	}
-	res.Token, res.ExecutionARN, res.Status = msg.Token, msg.ExecutionARN, msg.Status
-	if msg.Status == callback.StatusStopping {
-		r.stop(msg, rc, res)
-		return
-	}
-	r.execute(msg, rc, res)
-}
-
-// tokenSet is a set of tokens that forgets the oldest beyond its size.
-type tokenSet struct {
-	set  map[callback.Token]struct{}
-	ring []callback.Token
-	next int
-}
-
-func newTokenSet(size int) *tokenSet {
-	return &tokenSet{set: make(map[callback.Token]struct{}), ring: make([]callback.Token, size)}
-}
-
-func (s *tokenSet) add(t callback.Token) {
-	if _, ok := s.set[t]; ok {
-		return
-	}
-	if old := s.ring[s.next]; !old.IsZero() {
-		delete(s.set, old)
-	}
-	s.ring[s.next] = t
-	s.next = (s.next + 1) % len(s.ring)
-	s.set[t] = struct{}{}
-}
-
-func (s *tokenSet) has(t callback.Token) bool {
-	_, ok := s.set[t]
-	return ok
 }

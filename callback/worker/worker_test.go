@@ -108,14 +108,14 @@ func TestVisibilityExtension(t *testing.T) {
 	var calls counter
 	slow := func(ctx context.Context, m callback.Message) ([]callback.Output, error) {
 		calls.inc(m.Token.Reveal())
-		time.Sleep(200 * time.Millisecond) // 20 SQS seconds; the visibility timeout is 3
+		time.Sleep(200 * time.Millisecond) // 20 SQS seconds; the visibility timeout is 5
 		return echo(ctx, m)
 	}
 	opts := func(name string) func(*worker.Options) {
 		return func(o *worker.Options) {
 			e.fastOptions(name)(o)
 			o.Concurrency = 2
-			o.VisibilityTimeout = 3 * time.Second // 30ms in the fake
+			o.VisibilityTimeout = 5 * time.Second // 50ms in the fake
 			o.Heartbeat = 10 * time.Millisecond
 		}
 	}
