@@ -47,13 +47,31 @@
 // the handler's business. Outputs that cannot be sent (more than 50) fail the
 // step with why (TestOutputsRefused).
 //
-// # Crashing on a handler's panic
+// # Crashing on what a handler does
 //
 // A panic that kills the consumer leaves the step waiting until the message
-// comes back, then kills the next consumer too. The Worker recovers a
-// handler's panic, logs it with its stack, and reports the step failed with
-// "handler panicked: <value>" (a *PanicError); the other handlers go on
-// (TestPanic).
+// comes back, then kills the next consumer too. The Worker runs each handler
+// on a goroutine of its own and recovers its panic: the step is reported
+// failed with "handler panicked: <value>" (a *PanicError), the panic is
+// logged with its stack, and the other handlers go on (TestPanic). Nothing
+// else a handler does can stop the Worker either: an error whose Error
+// method panics, a typed nil error (var e *MyErr; return nil, e), a panic
+// value whose String method panics, or runtime.Goexit (what t.Fatal calls)
+// each fail the step with a reason that says what happened, free the slot
+// and end the message's heartbeat (TestHandlerCannotHurtWorker). The
+// handler's error is read once, on the handler's goroutine.
+//
+// # Hung connections
+//
+// The SDK's HTTP client sets no read timeout, so a half-open connection can
+// hold an SQS call for good. Every SQS call the Worker makes is bounded
+// (Options.CallTimeout; a ReceiveMessage gets its long poll on top), and a
+// call that runs out counts as failed: a receive is made again, an extension
+// is tried at the next heartbeat, and a message whose delete ran out comes
+// back and is settled then. A hung call holds its slot no longer than its
+// bound (TestHungSQSCallsGivenUp), and Run returns within ShutdownTimeout
+// plus the bound even when every SQS call hangs (TestAllSQSCallsHang). The
+// reports have their own bound, the callback client's retry policy.
 //
 // # Ignoring the "Stopping" message
 //
@@ -111,19 +129,28 @@
 // # Malformed messages
 //
 // A message whose body callback.ParseMessage refuses is neither lost nor
-// retried forever: the Worker logs it (with its MessageId and receive count,
-// never its body) and leaves it untouched, its visibility not extended, so
-// that it comes back after each visibility timeout until the queue's redrive
-// policy moves it to the dead-letter queue (TestMalformed). Give the queue a
-// redrive policy.
+// retried forever: the Worker logs it (with its MessageId, its receive count
+// and the parse error cut to 300 bytes, never its body; under 1 KB a
+// delivery) and leaves it untouched, its visibility not extended, so that it
+// comes back after each visibility timeout until the queue's redrive policy
+// moves it to the dead-letter queue (TestMalformed, TestMalformedBounded).
+// Give the queue a redrive policy.
 //
 // # Results and logs
 //
 // Options.OnResult gets a Result for each message: its Outcome, the error
 // that explains it, and whether it was deleted. The Logger gets the same at
-// Info (Warn for a message left or malformed, Error for a panic). Tokens
-// appear only in their redacted form (callback.Token's String), in the log
-// and in the reasons reported.
+// Info (Warn for a message left or malformed, Error for a panic).
+//
+// A raw token never leaves the Worker except to SageMaker as the
+// CallbackToken: in the log, in the reasons reported, in Result.Err and in a
+// *PanicError's Error, each occurrence of the step's raw token (or of the
+// token found in a malformed body) is replaced by its redacted form,
+// callback.Token's String (TestResultErrRedacted). Result.Err's text is
+// redacted, and errors.Is and errors.As still reach what is beneath it: the
+// handler's own error, a *PanicError, ErrStopping, ErrShutdown and the
+// callback client's error classes (callback.ErrConflict, ...). The value a
+// handler panicked with stays as it was, in PanicError.Value.
 //
 // # Timing
 //

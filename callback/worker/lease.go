@@ -92,9 +92,11 @@ func (r *run) extend(ctx context.Context, l *lease) {
 		if rc.lost {
 			continue
 		}
-		_, err := w.api.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
+		cctx, cancel := context.WithTimeout(ctx, w.opts.CallTimeout)
+		_, err := w.api.ChangeMessageVisibility(cctx, &sqs.ChangeMessageVisibilityInput{
 			QueueUrl: &w.opts.QueueURL, ReceiptHandle: &rc.handle, VisibilityTimeout: w.visSecs,
 		})
+		cancel()
 		switch {
 		case err == nil || ctx.Err() != nil:
 		case lostLease(err):

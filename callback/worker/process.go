@@ -2,14 +2,13 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime/debug"
 	"slices"
 	"strconv"
-	"strings"
-	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -17,10 +16,6 @@ import (
 
 	"github.com/stepcallback/sagemaker-callback/callback"
 )
-
-// releaseTimeout bounds the ChangeMessageVisibility that hands a message
-// back to the queue at shutdown, after the grace period ran out.
-const releaseTimeout = 5 * time.Second
 
 // stoppingReason is StoppingReason as a callback.Reason.
 var stoppingReason = callback.MustParseReason(StoppingReason)
@@ -36,11 +31,12 @@ func (r *run) process(m *types.Message) {
 	rc := receipt{id: aws.ToString(m.MessageId), handle: aws.ToString(m.ReceiptHandle)}
 	res := Result{MessageID: rc.id}
 	res.ReceiveCount, _ = strconv.Atoi(m.Attributes[string(types.MessageSystemAttributeNameApproximateReceiveCount)])
-	msg, err := callback.ParseMessage([]byte(aws.ToString(m.Body)))
+	body := aws.ToString(m.Body)
+	msg, err := callback.ParseMessage([]byte(body))
 	if err != nil {
 		// Left as it is, and not extended: it comes back after its
 		// visibility timeout until the redrive policy moves it aside.
-		res.Outcome, res.Err = Malformed, err
+		res.Outcome, res.Err = Malformed, malformedError(err, body)
 		r.done(res)
 		return
 	}
@@ -76,7 +72,12 @@ func (r *run) execute(msg callback.Message, rc receipt, res Result) {
 	var outs []callback.Output
 	var err error
 	if hctx.Err() == nil {
-		outs, err = r.call(hctx, msg)
+		outs, err = call(hctx, r.w.handler, msg)
+		var pe *PanicError
+		if errors.As(err, &pe) {
+			r.w.log.LogAttrs(r.hard, slog.LevelError, "worker: the handler panicked; failing the step",
+				slog.Any("token", msg.Token), slog.String("panic", pe.text), slog.String("stack", redact(string(pe.stack), msg.Token)))
+		}
 	}
 	switch {
 	case errors.Is(context.Cause(hctx), ErrStopping):
@@ -93,79 +94,6 @@ func (r *run) execute(msg callback.Message, rc receipt, res Result) {
 		res.Err, err = report(r.hard, r.w.cb, msg.Token, outs, err)
 		r.settle(msg.Token, j.lease, err, res)
 	}
-}
-
-// call runs the handler, turning a panic into a *PanicError.
-func (r *run) call(ctx context.Context, msg callback.Message) (outs []callback.Output, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			err = &PanicError{Value: v}
-			r.w.log.LogAttrs(r.hard, slog.LevelError, "worker: the handler panicked; failing the step",
-				slog.Any("token", msg.Token),
-				slog.String("panic", redact(fmt.Sprint(v), msg.Token)),
-				slog.String("stack", redact(string(debug.Stack()), msg.Token)))
-		}
-	}()
-	return r.w.handler(ctx, msg)
-}
-
-// PanicError is the error of a handler that panicked: the step is failed
-// with its message as the reason.
-type PanicError struct {
-	Value any // the value given to panic
-}
-
-// Error returns "handler panicked: <value>".
-func (e *PanicError) Error() string { return fmt.Sprintf("handler panicked: %v", e.Value) }
-
-// report reports a handler's outcome for tok: a failure with herr's text as
-// the reason when herr is not nil, else a success with outs. Outputs that the
-// client refuses before sending anything (more than 50) are reported as a
-// failure with why: no retry would make them valid. It returns the error that
-// explains the step's outcome (herr, that refusal, or nil) and the report's
-// error.
-func report(ctx context.Context, cb *callback.Client, tok callback.Token, outs []callback.Output, herr error) (why, err error) {
-	if herr != nil {
-		_, err = cb.Fail(ctx, tok, reasonOf(herr, tok))
-		return herr, err
-	}
-	_, err = cb.Succeed(ctx, tok, outs)
-	var ce *callback.Error
-	if errors.Is(err, callback.ErrInvalid) && errors.As(err, &ce) && ce.Attempts == 0 {
-		why = fmt.Errorf("worker: the handler's outputs were refused: %w", err)
-		_, err = cb.Fail(ctx, tok, reasonOf(why, tok))
-	}
-	return why, err
-}
-
-// outcome returns what became of a message whose report ended with err; why
-// is the error that explains the step's outcome, nil for a success. It
-// returns the error for Result.Err.
-func outcome(why, err error) (Outcome, error) {
-	switch {
-	case err == nil && why == nil:
-		return Succeeded, nil
-	case err == nil:
-		return Failed, why
-	case errors.Is(err, callback.ErrConflict), errors.Is(err, callback.ErrNotFound):
-		return Settled, err
-	}
-	return Left, err // throttled, unavailable, cut short by the shutdown, ...
-}
-
-// reasonOf returns the FailureReason for a handler's error: its text, with
-// any occurrence of the raw token replaced by its redacted form, cut to 256
-// characters by callback.NewReason.
-func reasonOf(err error, tok callback.Token) callback.Reason {
-	return callback.NewReason(redact(err.Error(), tok))
-}
-
-// redact replaces the raw token in s by its redacted form.
-func redact(s string, tok callback.Token) string {
-	if raw := tok.Reveal(); raw != "" {
-		return strings.ReplaceAll(s, raw, tok.String())
-	}
-	return s
 }
 
 // stop handles a Stopping message: it cancels the step's handler if it runs
@@ -203,7 +131,9 @@ func (r *run) settle(tok callback.Token, l *lease, err error, res Result) {
 	r.forget(tok, l)
 	res.Deleted = true
 	for _, rc := range l.end() {
-		_, err := r.w.api.DeleteMessage(r.hard, &sqs.DeleteMessageInput{QueueUrl: &r.w.opts.QueueURL, ReceiptHandle: &rc.handle})
+		ctx, cancel := context.WithTimeout(r.hard, r.w.opts.CallTimeout)
+		_, err := r.w.api.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &r.w.opts.QueueURL, ReceiptHandle: &rc.handle})
+		cancel()
 		if err != nil {
 			res.Deleted = false
 			r.w.log.LogAttrs(r.hard, slog.LevelWarn, "worker: DeleteMessage failed after the step was completed; the message will come back and be settled then",
@@ -230,19 +160,21 @@ func (r *run) leave(tok callback.Token, l *lease, release bool) {
 	if !release {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.hard), releaseTimeout)
-	defer cancel()
 	for _, rc := range rcs {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.hard), r.w.opts.CallTimeout)
 		_, err := r.w.api.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: &r.w.opts.QueueURL, ReceiptHandle: &rc.handle, VisibilityTimeout: 0})
+		cancel()
 		if err != nil {
-			r.w.log.LogAttrs(ctx, slog.LevelWarn, "worker: could not hand the message back; it comes back when its visibility timeout runs out",
+			r.w.log.LogAttrs(r.hard, slog.LevelWarn, "worker: could not hand the message back; it comes back when its visibility timeout runs out",
 				slog.Any("token", tok), slog.String("message_id", rc.id), slog.String("error", err.Error()))
 		}
 	}
 }
 
-// done logs a message's result and gives it to Options.OnResult.
+// done logs a message's result and gives it to Options.OnResult, its error
+// redacted.
 func (r *run) done(res Result) {
+	res.Err = redactError(res.Err, res.Token)
 	level, msg := slog.LevelInfo, "worker: step completed"
 	switch {
 	case res.Outcome == Malformed:
@@ -263,10 +195,32 @@ func (r *run) done(res Result) {
 		attrs = append(attrs, slog.Int("receive_count", res.ReceiveCount))
 	}
 	if res.Err != nil {
-		attrs = append(attrs, slog.String("error", redact(res.Err.Error(), res.Token)))
+		attrs = append(attrs, slog.String("error", res.Err.Error()))
 	}
 	r.w.log.LogAttrs(r.hard, level, msg, attrs...)
 	if r.w.opts.OnResult != nil {
 		r.w.opts.OnResult(res)
 	}
+}
+
+// maxErrorText bounds the text of a malformed message's error.
+const maxErrorText = 300
+
+// malformedError returns a message's parse error as a *safeError of at most
+// maxErrorText bytes, with the body's token, when it has a valid one,
+// redacted.
+func malformedError(err error, body string) error {
+	var m struct {
+		Token string `json:"token"`
+	}
+	_ = json.Unmarshal([]byte(body), &m)
+	tok, _ := callback.ParseToken(m.Token)
+	e := redactError(err, tok).(*safeError)
+	if n := maxErrorText; len(e.text) > n {
+		for !utf8.RuneStart(e.text[n]) {
+			n--
+		}
+		e.text = e.text[:n] + "…"
+	}
+	return e
 }

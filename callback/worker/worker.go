@@ -57,6 +57,10 @@ const (
 
 	// DefaultShutdownTimeout is the default Options.ShutdownTimeout.
 	DefaultShutdownTimeout = 30 * time.Second
+
+	// DefaultCallTimeout is the default Options.CallTimeout: with the
+	// default WaitTime, a hung ReceiveMessage is given up after 25s.
+	DefaultCallTimeout = 5 * time.Second
 )
 
 // StoppingReason is the FailureReason a Worker reports for a step whose
@@ -108,6 +112,16 @@ type Options struct {
 	// handlers in flight have to finish and their outcomes to be reported.
 	// Zero means DefaultShutdownTimeout; a negative value means no grace.
 	ShutdownTimeout time.Duration
+
+	// CallTimeout bounds each SQS call the Worker makes: a DeleteMessage or
+	// ChangeMessageVisibility gets CallTimeout, a ReceiveMessage its
+	// WaitTime plus CallTimeout, the SDK's retries of the call included. A
+	// call that runs out counts as failed: a receive is tried again, a
+	// failed extension at the next Heartbeat, and a message whose delete
+	// failed comes back and is settled then. (The SDK's HTTP client sets no
+	// read timeout: without this bound, a half-open connection would hold
+	// the call for good.) Zero or negative means DefaultCallTimeout.
+	CallTimeout time.Duration
 
 	// Logger gets what the Worker does: each outcome, each message left on
 	// the queue and why, each failed SQS call. Nil means slog.Default().
@@ -163,9 +177,10 @@ type Result struct {
 	Outcome      Outcome               // what became of the message
 
 	// Err says why: the handler's error when Failed (ErrStopping for a
-	// stopped step), the report's error when Settled or Left (ErrShutdown
-	// when the Worker shut down first), the parse error when Malformed; nil
-	// when Succeeded.
+	// stopped step, a *PanicError for a panic), the report's error when
+	// Settled or Left (ErrShutdown when the Worker shut down first), the
+	// parse error when Malformed; nil when Succeeded. Its text has the raw
+	// token redacted; errors.Is and errors.As see the error beneath.
 	Err error
 
 	// Deleted reports whether the message (and any duplicate delivered
@@ -217,6 +232,9 @@ func New(sqsAPI SQSAPI, cb *callback.Client, h Handler, optFns ...func(*Options)
 	o.VisibilityTimeout = min(max(o.VisibilityTimeout, time.Second), 12*time.Hour)
 	if o.Heartbeat <= 0 {
 		o.Heartbeat = o.VisibilityTimeout / 3
+	}
+	if o.CallTimeout <= 0 {
+		o.CallTimeout = DefaultCallTimeout
 	}
 	if o.ShutdownTimeout == 0 {
 		o.ShutdownTimeout = DefaultShutdownTimeout
@@ -320,13 +338,15 @@ func (r *run) receive(ctx context.Context) error {
 			r.slots <- struct{}{} // only this goroutine fills the slots
 			n++
 		}
-		out, err := w.api.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+		rctx, cancel := context.WithTimeout(ctx, w.opts.WaitTime+w.opts.CallTimeout)
+		out, err := w.api.ReceiveMessage(rctx, &sqs.ReceiveMessageInput{
 			QueueUrl:                    &w.opts.QueueURL,
 			MaxNumberOfMessages:         int32(n),
 			WaitTimeSeconds:             w.waitSecs,
 			VisibilityTimeout:           w.visSecs,
 			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameApproximateReceiveCount},
 		})
+		cancel()
 		var msgs []types.Message
 		if err == nil {
 			msgs = out.Messages[:min(len(out.Messages), n)] // SQS never sends more than asked

@@ -614,7 +614,8 @@ func TestRunErrors(t *testing.T) {
 
 func TestOptionsDefaults(t *testing.T) {
 	o := worker.New(nil, nil, nil).Options()
-	if o.Concurrency != 1 || o.WaitTime != 20*time.Second || o.VisibilityTimeout != 30*time.Second || o.Heartbeat != 10*time.Second || o.ShutdownTimeout != 30*time.Second {
+	if o.Concurrency != 1 || o.WaitTime != 20*time.Second || o.VisibilityTimeout != 30*time.Second || o.Heartbeat != 10*time.Second ||
+		o.ShutdownTimeout != 30*time.Second || o.CallTimeout != 5*time.Second {
 		t.Errorf("defaults %+v", o)
 	}
 	o = worker.New(nil, nil, nil, func(o *worker.Options) {
