@@ -152,6 +152,17 @@
 // callback client's error classes (callback.ErrConflict, ...). The value a
 // handler panicked with stays as it was, in PanicError.Value.
 //
+// # Traces and metrics
+//
+// With Options.TracerProvider and Options.MeterProvider (smithy-go's
+// interfaces, which the AWS SDK's own clients take, and which AWS's adapter
+// modules connect to OpenTelemetry) the Worker makes a span for each message,
+// under which the handler's, the report's and the SQS calls' spans nest, and
+// records how many messages ended how, how long the handlers ran, how old
+// the messages were when received and how many are held (TestTelemetry).
+// The fields' docs give the names. No span or measurement holds a raw
+// token.
+//
 // # Timing
 //
 // WaitTime and VisibilityTimeout go to SQS in whole seconds. Heartbeat,

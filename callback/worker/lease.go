@@ -34,8 +34,8 @@ type lease struct {
 }
 
 // newLease starts extending the visibility of rc.
-func (r *run) newLease(rc receipt) *lease {
-	ctx, cancel := context.WithCancel(r.hard)
+func (r *run) newLease(ctx context.Context, rc receipt) *lease {
+	ctx, cancel := context.WithCancel(ctx)
 	l := &lease{cancel: cancel, done: make(chan struct{}), receipts: []receipt{rc}}
 	go func() {
 		defer close(l.done)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -29,6 +30,10 @@ type job struct {
 // process handles one message.
 func (r *run) process(m *types.Message) {
 	rc := receipt{id: aws.ToString(m.MessageId), handle: aws.ToString(m.ReceiptHandle)}
+	ctx, span := r.w.tel.start(r.hard, rc.id)
+	if span != nil {
+		defer span.End()
+	}
 	res := Result{MessageID: rc.id}
 	res.ReceiveCount, _ = strconv.Atoi(m.Attributes[string(types.MessageSystemAttributeNameApproximateReceiveCount)])
 	body := aws.ToString(m.Body)
@@ -37,32 +42,33 @@ func (r *run) process(m *types.Message) {
 		// Left as it is, and not extended: it comes back after its
 		// visibility timeout until the redrive policy moves it aside.
 		res.Outcome, res.Err = Malformed, malformedError(err, body)
-		r.done(res)
+		r.done(ctx, res)
 		return
 	}
 	res.Token, res.ExecutionARN, res.Status = msg.Token, msg.ExecutionARN, msg.Status
 	if msg.Status == callback.StatusStopping {
-		r.stop(msg, rc, res)
+		r.stop(ctx, msg, rc, res)
 	} else {
-		r.execute(msg, rc, res)
+		r.execute(ctx, msg, rc, res)
 	}
 }
 
 // execute runs the handler for an Executing message and reports its outcome.
-func (r *run) execute(msg callback.Message, rc receipt, res Result) {
+func (r *run) execute(ctx context.Context, msg callback.Message, rc receipt, res Result) {
 	r.mu.Lock()
 	if j := r.jobs[msg.Token]; j != nil && j.lease.add(rc) {
 		// Another delivery of a step already running here: the running
 		// handler's outcome settles it, and its lease now keeps this
 		// delivery invisible too.
 		r.mu.Unlock()
-		r.w.log.LogAttrs(r.hard, slog.LevelInfo, "worker: duplicate delivery of a step already running; handed to its handler",
+		r.w.tel.duplicate(ctx)
+		r.w.log.LogAttrs(ctx, slog.LevelInfo, "worker: duplicate delivery of a step already running; handed to its handler",
 			slog.Any("token", msg.Token), slog.String("message_id", rc.id))
 		return
 	}
-	hctx, cancel := context.WithCancelCause(r.hard)
+	hctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	j := &job{lease: r.newLease(rc), cancel: cancel}
+	j := &job{lease: r.newLease(ctx, rc), cancel: cancel}
 	r.jobs[msg.Token] = j
 	if slices.Contains(r.stopped, msg.Token) {
 		cancel(ErrStopping) // its Stopping message came first: the handler is not run
@@ -72,27 +78,29 @@ func (r *run) execute(msg callback.Message, rc receipt, res Result) {
 	var outs []callback.Output
 	var err error
 	if hctx.Err() == nil {
+		t0 := time.Now()
 		outs, err = call(hctx, r.w.handler, msg)
+		r.w.tel.handlerTook(ctx, time.Since(t0))
 		var pe *PanicError
 		if errors.As(err, &pe) {
-			r.w.log.LogAttrs(r.hard, slog.LevelError, "worker: the handler panicked; failing the step",
+			r.w.log.LogAttrs(ctx, slog.LevelError, "worker: the handler panicked; failing the step",
 				slog.Any("token", msg.Token), slog.String("panic", pe.text), slog.String("stack", redact(string(pe.stack), msg.Token)))
 		}
 	}
 	switch {
 	case errors.Is(context.Cause(hctx), ErrStopping):
 		res.Err = ErrStopping
-		_, err = r.w.cb.Fail(r.hard, msg.Token, stoppingReason)
-		r.settle(msg.Token, j.lease, err, res)
+		_, err = r.w.cb.Fail(ctx, msg.Token, stoppingReason)
+		r.settle(ctx, msg.Token, j.lease, err, res)
 	case r.hard.Err() != nil:
 		// The grace period ran out: nothing is reported, whatever the
 		// handler returned; another worker does the step again.
 		res.Outcome, res.Err = Left, ErrShutdown
-		r.leave(msg.Token, j.lease, true)
-		r.done(res)
+		r.leave(ctx, msg.Token, j.lease, true)
+		r.done(ctx, res)
 	default:
-		res.Err, err = report(r.hard, r.w.cb, msg.Token, outs, err)
-		r.settle(msg.Token, j.lease, err, res)
+		res.Err, err = report(ctx, r.w.cb, msg.Token, outs, err)
+		r.settle(ctx, msg.Token, j.lease, err, res)
 	}
 }
 
@@ -100,8 +108,8 @@ func (r *run) execute(msg callback.Message, rc receipt, res Result) {
 // here and reports the step failed with StoppingReason at once, without
 // waiting for the handler; the handler's own report of the same reason
 // carries the same ClientRequestToken and is answered the same.
-func (r *run) stop(msg callback.Message, rc receipt, res Result) {
-	l := r.newLease(rc)
+func (r *run) stop(ctx context.Context, msg callback.Message, rc receipt, res Result) {
+	l := r.newLease(ctx, rc)
 	r.mu.Lock()
 	r.stopped = append(r.stopped[max(0, len(r.stopped)+1-stoppedMemory):], msg.Token)
 	j := r.jobs[msg.Token]
@@ -110,37 +118,37 @@ func (r *run) stop(msg callback.Message, rc receipt, res Result) {
 		j.cancel(ErrStopping)
 	}
 	res.Err = ErrStopping
-	_, err := r.w.cb.Fail(r.hard, msg.Token, stoppingReason)
-	r.settle(msg.Token, l, err, res)
+	_, err := r.w.cb.Fail(ctx, msg.Token, stoppingReason)
+	r.settle(ctx, msg.Token, l, err, res)
 }
 
 // settle ends a message after its report, whose error is err: it deletes the
 // message when the report was acknowledged or refused as already completed
 // or unknown, and leaves it on the queue otherwise.
-func (r *run) settle(tok callback.Token, l *lease, err error, res Result) {
+func (r *run) settle(ctx context.Context, tok callback.Token, l *lease, err error, res Result) {
 	res.Outcome, res.Err = outcome(res.Err, err)
 	if res.Outcome == Left {
 		shutdown := r.hard.Err() != nil
 		if shutdown {
 			res.Err = fmt.Errorf("%w: %w", ErrShutdown, res.Err)
 		}
-		r.leave(tok, l, shutdown)
-		r.done(res)
+		r.leave(ctx, tok, l, shutdown)
+		r.done(ctx, res)
 		return
 	}
 	r.forget(tok, l)
 	res.Deleted = true
 	for _, rc := range l.end() {
-		ctx, cancel := context.WithTimeout(r.hard, r.w.opts.CallTimeout)
-		_, err := r.w.api.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &r.w.opts.QueueURL, ReceiptHandle: &rc.handle})
+		dctx, cancel := context.WithTimeout(ctx, r.w.opts.CallTimeout)
+		_, err := r.w.api.DeleteMessage(dctx, &sqs.DeleteMessageInput{QueueUrl: &r.w.opts.QueueURL, ReceiptHandle: &rc.handle})
 		cancel()
 		if err != nil {
 			res.Deleted = false
-			r.w.log.LogAttrs(r.hard, slog.LevelWarn, "worker: DeleteMessage failed after the step was completed; the message will come back and be settled then",
+			r.w.log.LogAttrs(ctx, slog.LevelWarn, "worker: DeleteMessage failed after the step was completed; the message will come back and be settled then",
 				slog.Any("token", tok), slog.String("message_id", rc.id), slog.String("error", err.Error()))
 		}
 	}
-	r.done(res)
+	r.done(ctx, res)
 }
 
 // forget removes the step's job, if l is its lease.
@@ -154,18 +162,18 @@ func (r *run) forget(tok callback.Token, l *lease) {
 
 // leave ends the lease without deleting: the message becomes visible again
 // when its visibility timeout runs out, or at once with release.
-func (r *run) leave(tok callback.Token, l *lease, release bool) {
+func (r *run) leave(ctx context.Context, tok callback.Token, l *lease, release bool) {
 	r.forget(tok, l)
 	rcs := l.end()
 	if !release {
 		return
 	}
 	for _, rc := range rcs {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.hard), r.w.opts.CallTimeout)
-		_, err := r.w.api.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: &r.w.opts.QueueURL, ReceiptHandle: &rc.handle, VisibilityTimeout: 0})
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.w.opts.CallTimeout)
+		_, err := r.w.api.ChangeMessageVisibility(cctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: &r.w.opts.QueueURL, ReceiptHandle: &rc.handle, VisibilityTimeout: 0})
 		cancel()
 		if err != nil {
-			r.w.log.LogAttrs(r.hard, slog.LevelWarn, "worker: could not hand the message back; it comes back when its visibility timeout runs out",
+			r.w.log.LogAttrs(ctx, slog.LevelWarn, "worker: could not hand the message back; it comes back when its visibility timeout runs out",
 				slog.Any("token", tok), slog.String("message_id", rc.id), slog.String("error", err.Error()))
 		}
 	}
@@ -173,8 +181,9 @@ func (r *run) leave(tok callback.Token, l *lease, release bool) {
 
 // done logs a message's result and gives it to Options.OnResult, its error
 // redacted.
-func (r *run) done(res Result) {
+func (r *run) done(ctx context.Context, res Result) {
 	res.Err = redactError(res.Err, res.Token)
+	r.w.tel.result(ctx, &res)
 	level, msg := slog.LevelInfo, "worker: step completed"
 	switch {
 	case res.Outcome == Malformed:
@@ -197,7 +206,7 @@ func (r *run) done(res Result) {
 	if res.Err != nil {
 		attrs = append(attrs, slog.String("error", res.Err.Error()))
 	}
-	r.w.log.LogAttrs(r.hard, level, msg, attrs...)
+	r.w.log.LogAttrs(ctx, level, msg, attrs...)
 	if r.w.opts.OnResult != nil {
 		r.w.opts.OnResult(res)
 	}

@@ -13,6 +13,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go/metrics"
+	"github.com/aws/smithy-go/tracing"
 
 	"github.com/stepcallback/sagemaker-callback/callback"
 )
@@ -127,6 +129,27 @@ type Options struct {
 	// the queue and why, each failed SQS call. Nil means slog.Default().
 	Logger *slog.Logger
 
+	// TracerProvider, when not nil, gets a span for each message,
+	// "callback.worker.message", from its receipt to its Result, with the
+	// attribute "callback.outcome": the Result's Outcome in lower case
+	// ("succeeded", "failed", "settled", "left", "malformed"). Its status is
+	// an error unless the outcome is Succeeded or Settled. The handler, the
+	// report and the SQS calls for the message get a context holding the
+	// span (tracing.WithSpan), so that their spans nest under it: give the
+	// callback client and the SQS client the same provider. A duplicate
+	// delivery joined to a running step has "callback.worker.duplicate" set
+	// instead. Nil means no spans, at no cost.
+	TracerProvider tracing.TracerProvider
+
+	// MeterProvider, when not nil, gets the Worker's metrics:
+	// "callback.worker.messages" (Int64Counter: one per Result, with the
+	// attribute "outcome" as on the span), "callback.worker.handler.duration"
+	// (Float64Histogram, seconds), "callback.worker.message.age"
+	// (Float64Histogram, seconds from a message's SentTimestamp to its
+	// receipt) and "callback.worker.inflight" (Int64UpDownCounter: the
+	// messages held). Nil means no metrics, at no cost.
+	MeterProvider metrics.MeterProvider
+
 	// OnResult, when not nil, is called with the Result of every message
 	// the Worker is done with, on the goroutine that handled it. A duplicate
 	// delivery folded into a step already running gives no Result of its
@@ -200,6 +223,8 @@ type Worker struct {
 	opts    Options
 	log     *slog.Logger
 
+	tel telemetry
+
 	waitSecs, visSecs int32 // WaitTime and VisibilityTimeout as SQS takes them
 	running           atomic.Bool
 }
@@ -244,6 +269,7 @@ func New(sqsAPI SQSAPI, cb *callback.Client, h Handler, optFns ...func(*Options)
 		w.log = slog.Default()
 	}
 	w.waitSecs, w.visSecs = seconds(o.WaitTime), seconds(o.VisibilityTimeout)
+	w.tel = newTelemetry(o.TracerProvider, o.MeterProvider, w.log)
 	return w
 }
 
@@ -344,9 +370,10 @@ func (r *run) receive(ctx context.Context) error {
 			MaxNumberOfMessages:         int32(n),
 			WaitTimeSeconds:             w.waitSecs,
 			VisibilityTimeout:           w.visSecs,
-			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameApproximateReceiveCount},
+			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameApproximateReceiveCount, types.MessageSystemAttributeNameSentTimestamp},
 		})
 		cancel()
+		now := time.Now()
 		var msgs []types.Message
 		if err == nil {
 			msgs = out.Messages[:min(len(out.Messages), n)] // SQS never sends more than asked
@@ -375,10 +402,13 @@ func (r *run) receive(ctx context.Context) error {
 		}
 		pause = 0
 		for i := range msgs {
+			w.tel.received(ctx, msgs[i].Attributes, now)
+			w.tel.hold(r.hard, 1)
 			r.wg.Add(1)
 			go func() {
 				defer r.wg.Done()
 				defer func() { <-r.slots }()
+				defer w.tel.hold(r.hard, -1)
 				r.process(&msgs[i])
 			}()
 		}
