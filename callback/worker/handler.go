@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"runtime/debug"
 	"strings"
@@ -18,10 +19,9 @@ import (
 // PanicError is the error of a handler that panicked: the step is failed
 // with its message as the reason.
 type PanicError struct {
-	Value any // the value given to panic
+	Value any // the value given to panic, as it was (not redacted)
 
-	text  string // Value's text, read safely and redacted, when the Worker made it
-	stack []byte // the handler's stack, for the log
+	text string // Value's text, read safely and redacted, when the Worker made it
 }
 
 // Error returns "handler panicked: <value>". For a PanicError made by the
@@ -29,7 +29,7 @@ type PanicError struct {
 // redacted form.
 func (e *PanicError) Error() string {
 	if e.text == "" {
-		e = &PanicError{text: text(e.Value)}
+		return "handler panicked: " + text(e.Value)
 	}
 	return "handler panicked: " + e.text
 }
@@ -39,14 +39,16 @@ func (e *PanicError) Error() string {
 var errGoexit = errors.New("handler called runtime.Goexit instead of returning")
 
 // call runs h for msg on a goroutine of its own, so that nothing the handler
-// does can stop the caller: a panic becomes a *PanicError and
-// runtime.Goexit errGoexit, and the error it returns is read at once, on
-// that goroutine (see handlerError). The error call returns is nil or a
-// *safeError, whose text holds no raw token of msg and cannot panic.
-func call(ctx context.Context, h Handler, msg callback.Message) ([]callback.Output, error) {
+// does can stop the caller: a panic becomes a *PanicError (logged to log
+// with its stack) and runtime.Goexit errGoexit, and the error h returns is
+// read at once, on that goroutine (see handlerError). The error call returns
+// is nil or a *safeError, whose text holds no raw token of msg and cannot
+// panic; its caller needs nothing more of the error chain beneath it.
+func call(ctx context.Context, h Handler, msg callback.Message, log *slog.Logger) ([]callback.Output, error) {
 	type result struct {
-		outs []callback.Output
-		err  error
+		outs  []callback.Output
+		err   error
+		stack []byte // of a panic
 	}
 	c := make(chan result, 1)
 	go func() {
@@ -54,23 +56,28 @@ func call(ctx context.Context, h Handler, msg callback.Message) ([]callback.Outp
 		defer func() { c <- res }()
 		defer func() {
 			if v := recover(); v != nil {
-				res = result{err: &PanicError{Value: v, text: redact(text(v), msg.Token), stack: debug.Stack()}}
+				res = result{err: &PanicError{Value: v, text: redact(text(v), msg.Token)}, stack: debug.Stack()}
 			}
 		}()
 		outs, err := h(ctx, msg)
-		res = result{outs, handlerError(err)}
+		res = result{outs: outs, err: handlerError(err, msg.Token)}
 	}()
 	res := <-c
+	if res.stack != nil {
+		log.LogAttrs(ctx, slog.LevelError, "worker: the handler panicked; failing the step", slog.Any("token", msg.Token),
+			slog.String("panic", res.err.(*PanicError).text), slog.String("stack", redact(string(res.stack), msg.Token)))
+	}
 	return res.outs, redactError(res.err, msg.Token)
 }
 
-// handlerError returns err as a *safeError, read once; a nil pointer (a
-// typed nil: var e *MyErr; return nil, e) is not read but named.
-func handlerError(err error) error {
+// handlerError returns err as a *safeError, read once, with tok redacted;
+// a nil pointer (a typed nil: var e *MyErr; return nil, e) is not read but
+// named.
+func handlerError(err error, tok callback.Token) error {
 	if v := reflect.ValueOf(err); err != nil && v.Kind() == reflect.Pointer && v.IsNil() {
 		return &safeError{text: fmt.Sprintf("handler returned a nil %T as its error", err), err: err}
 	}
-	return redactError(err, callback.Token{})
+	return redactError(err, tok)
 }
 
 // safeError is an error whose text was read once, safely, with the step's

@@ -24,6 +24,12 @@ type panicErr struct{}
 
 func (panicErr) Error() string { panic("bad error") }
 
+// panicUnwrap's Unwrap panics.
+type panicUnwrap struct{}
+
+func (panicUnwrap) Error() string { return "unwrap bomb" }
+func (panicUnwrap) Unwrap() error { panic("bad unwrap") }
+
 // panicStringer's String panics.
 type panicStringer struct{}
 
@@ -35,8 +41,8 @@ type nestedStringer struct{}
 func (nestedStringer) String() string { panic(panicStringer{}) }
 
 // Whatever a handler returns or does (a typed-nil error, an error whose
-// Error panics, a panic with a value whose String panics, panic(nil),
-// runtime.Goexit), its step is reported failed with a reason that says what
+// Error or Unwrap panics, a panic with a value whose String panics,
+// panic(nil), runtime.Goexit), its step is reported failed with a reason that says what
 // happened, the message is deleted, the only slot is freed for the next
 // message, no heartbeat outlives Run, and Run returns on cancel.
 func TestHandlerCannotHurtWorker(t *testing.T) {
@@ -48,6 +54,7 @@ func TestHandlerCannotHurtWorker(t *testing.T) {
 		{"typed nil", func() error { var e *derefErr; return e }, "handler returned a nil *worker_test.derefErr as its error"},
 		{"panicking Error", func() error { return panicErr{} }, "(worker_test.panicErr).Error panicked: bad error"},
 		{"wrapped panicking Error", func() error { return fmt.Errorf("job: %w", panicErr{}) }, "job: %!v(PANIC=Error method: bad error)"},
+		{"panicking Unwrap", func() error { return panicUnwrap{} }, "unwrap bomb"},
 		{"panic with a panicking String", func() error { panic(panicStringer{}) }, "handler panicked: (worker_test.panicStringer).String panicked: bad string"},
 		{"panic with a nested panicking String", func() error { panic(nestedStringer{}) }, "handler panicked: (worker_test.nestedStringer).String panicked: "},
 		{"panic(nil)", func() error { panic(nil) }, "handler panicked: panic called with nil argument"},

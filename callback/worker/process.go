@@ -79,13 +79,8 @@ func (r *run) execute(ctx context.Context, msg callback.Message, rc receipt, res
 	var err error
 	if hctx.Err() == nil {
 		t0 := time.Now()
-		outs, err = call(hctx, r.w.handler, msg)
+		outs, err = call(hctx, r.w.handler, msg, r.w.log)
 		r.w.tel.handlerTook(ctx, time.Since(t0))
-		var pe *PanicError
-		if errors.As(err, &pe) {
-			r.w.log.LogAttrs(ctx, slog.LevelError, "worker: the handler panicked; failing the step",
-				slog.Any("token", msg.Token), slog.String("panic", pe.text), slog.String("stack", redact(string(pe.stack), msg.Token)))
-		}
 	}
 	switch {
 	case errors.Is(context.Cause(hctx), ErrStopping):

@@ -36,25 +36,23 @@ func newTelemetry(tp tracing.TracerProvider, mp metrics.MeterProvider, log *slog
 		return t
 	}
 	m := mp.Meter(scope)
-	refused := func(name string, err error) {
-		if err != nil {
-			log.Warn("worker: the MeterProvider refused an instrument; it is not recorded", slog.String("instrument", name), slog.String("error", err.Error()))
-		}
-	}
-	var err error
-	t.messages, err = m.Int64Counter("callback.worker.messages", unit("{message}", "Messages the worker is done with, by outcome."))
-	refused("callback.worker.messages", err)
-	t.handler, err = m.Float64Histogram("callback.worker.handler.duration", unit("s", "Time a handler ran."))
-	refused("callback.worker.handler.duration", err)
-	t.age, err = m.Float64Histogram("callback.worker.message.age", unit("s", "Time from a message's SentTimestamp to its receipt."))
-	refused("callback.worker.message.age", err)
-	t.inflight, err = m.Int64UpDownCounter("callback.worker.inflight", unit("{message}", "Messages the worker holds."))
-	refused("callback.worker.inflight", err)
+	t.messages = instrument(log, "callback.worker.messages", "{message}", "Messages the worker is done with, by outcome.", m.Int64Counter)
+	t.handler = instrument(log, "callback.worker.handler.duration", "s", "Time a handler ran.", m.Float64Histogram)
+	t.age = instrument(log, "callback.worker.message.age", "s", "Time from a message's SentTimestamp to its receipt.", m.Float64Histogram)
+	t.inflight = instrument(log, "callback.worker.inflight", "{message}", "Messages the worker holds.", m.Int64UpDownCounter)
 	return t
 }
 
-func unit(label, description string) metrics.InstrumentOption {
-	return func(o *metrics.InstrumentOptions) { o.UnitLabel, o.Description = label, description }
+// instrument makes an instrument with create; one refused is logged and left
+// out (the zero T, nil).
+func instrument[T any](log *slog.Logger, name, unit, description string, create func(string, ...metrics.InstrumentOption) (T, error)) T {
+	i, err := create(name, func(o *metrics.InstrumentOptions) { o.UnitLabel, o.Description = unit, description })
+	if err != nil {
+		log.Warn("worker: the MeterProvider refused an instrument; it is not recorded", slog.String("instrument", name), slog.String("error", err.Error()))
+		var none T
+		return none
+	}
+	return i
 }
 
 // start starts the span of a message and returns ctx with it, as
