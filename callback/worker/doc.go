@@ -28,7 +28,10 @@
 // when the report fails: the step waits forever. The Worker deletes a message
 // only once the report is acknowledged, or once the service answers that the
 // step is already completed (callback.ErrConflict) or unknown
-// (callback.ErrNotFound), since then nothing is left to do. When a report
+// (callback.ErrNotFound), since then nothing is left to do. (AWS does not
+// document what the service answers to a report for a step already
+// completed; callbacktest answers ConflictException, and that is what
+// "refused as already completed" means below.) When a report
 // fails for a reason that may pass (callback.ErrThrottled,
 // callback.ErrUnavailable, ..., after the callback client's retry policy),
 // the message is left on the queue and the report is made again when it comes
@@ -98,8 +101,10 @@
 // moment it is received until it is deleted or left, the report's retries
 // included (TestVisibilityExtension). If an extension says the message is
 // gone (received again elsewhere, or deleted), the Worker logs it and goes
-// on: the step may then be worked on twice, and the second report settles
-// it (TestTwoWorkersRedelivery). A message delivered twice to the same Worker
+// on: the step may then be worked on twice, and the second report is
+// refused as already completed, or recognised as the first (the same
+// outcome, the same ClientRequestToken), which settles it
+// (TestTwoWorkersRedelivery). A message delivered twice to the same Worker
 // while its step runs here joins the running step: the handler runs once and
 // both deliveries are deleted with it (TestDuplicateDelivery). Because SQS
 // delivers at least once, a handler must still be safe to repeat.

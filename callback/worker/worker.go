@@ -115,14 +115,11 @@ type Options struct {
 	// Zero means DefaultShutdownTimeout; a negative value means no grace.
 	ShutdownTimeout time.Duration
 
-	// CallTimeout bounds each SQS call the Worker makes: a DeleteMessage or
-	// ChangeMessageVisibility gets CallTimeout, a ReceiveMessage its
-	// WaitTime plus CallTimeout, the SDK's retries of the call included. A
-	// call that runs out counts as failed: a receive is tried again, a
-	// failed extension at the next Heartbeat, and a message whose delete
-	// failed comes back and is settled then. (The SDK's HTTP client sets no
-	// read timeout: without this bound, a half-open connection would hold
-	// the call for good.) Zero or negative means DefaultCallTimeout.
+	// CallTimeout bounds each SQS call the Worker makes, the SDK's retries
+	// of the call included: a DeleteMessage or ChangeMessageVisibility gets
+	// CallTimeout, a ReceiveMessage its WaitTime plus CallTimeout. A call
+	// that runs out counts as failed (see "Hung connections" in the package
+	// documentation). Zero or negative means DefaultCallTimeout.
 	CallTimeout time.Duration
 
 	// Logger gets what the Worker does: each outcome, each message left on
