@@ -165,7 +165,6 @@ func TestTelemetry(t *testing.T) {
 	var res results
 	r := start(t, worker.New(sq, cb, h, e.fastOptions("w"), func(o *worker.Options) {
 		o.Concurrency = 2
-		o.VisibilityTimeout = 2 * time.Second
 		o.TracerProvider = rec
 		o.MeterProvider = rec
 		o.OnResult = res.add
