@@ -11,16 +11,18 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go/metrics"
+	"github.com/aws/smithy-go/tracing"
 
 	"github.com/stepcallback/sagemaker-callback/callback"
 )
 
 // Handler does the work of one callback step: it gets the step's message
 // (Status is always callback.StatusExecuting) and returns the step's output
-// parameters, or an error that fails the step with callback.ReasonFromError.
+// parameters, or an error that fails the step with the error's text as its
+// FailureReason (the raw token redacted, cut to 256 code points).
 //
 // ctx ends when the pipeline execution is stopping (context.Cause(ctx) is
 // ErrStopping) or when the worker shuts down and Options.ShutdownTimeout has
@@ -57,6 +59,10 @@ const (
 
 	// DefaultShutdownTimeout is the default Options.ShutdownTimeout.
 	DefaultShutdownTimeout = 30 * time.Second
+
+	// DefaultCallTimeout is the default Options.CallTimeout: with the
+	// default WaitTime, a hung ReceiveMessage is given up after 25s.
+	DefaultCallTimeout = 5 * time.Second
 )
 
 // StoppingReason is the FailureReason a Worker reports for a step whose
@@ -83,10 +89,8 @@ type Options struct {
 	// their messages to. Required.
 	QueueURL string
 
-	// Concurrency is the most handlers that run at once. The Worker never
-	// receives more messages than it has free slots for, so a message it
-	// has not started is never held invisible on its behalf. Zero means
-	// DefaultConcurrency.
+	// Concurrency is the most handlers that run at once, and so the most
+	// messages the Worker holds. Zero means DefaultConcurrency.
 	Concurrency int
 
 	// WaitTime is the long poll of each ReceiveMessage, rounded up to whole
@@ -101,23 +105,47 @@ type Options struct {
 	VisibilityTimeout time.Duration
 
 	// Heartbeat is how often the visibility of a message being worked on is
-	// extended by VisibilityTimeout, with ChangeMessageVisibility. Zero
-	// means VisibilityTimeout/3, which leaves room for two failed
-	// extensions before the message would become visible again.
+	// extended by VisibilityTimeout. Zero means VisibilityTimeout/3, which
+	// leaves room for two failed extensions before the message would become
+	// visible again.
 	Heartbeat time.Duration
 
 	// ShutdownTimeout is how long, once Run's context has ended, the
 	// handlers in flight have to finish and their outcomes to be reported.
-	// Then their contexts are cancelled (cause ErrShutdown) and what is not
-	// yet reported is left for another worker. Zero means
-	// DefaultShutdownTimeout; a negative value means no grace at all.
+	// Zero means DefaultShutdownTimeout; a negative value means no grace.
 	ShutdownTimeout time.Duration
 
+	// CallTimeout bounds each SQS call the Worker makes, the SDK's retries
+	// of the call included: a DeleteMessage or ChangeMessageVisibility gets
+	// CallTimeout, a ReceiveMessage its WaitTime plus CallTimeout. A call
+	// that runs out counts as failed (see "Hung connections" in the package
+	// documentation). Zero or negative means DefaultCallTimeout.
+	CallTimeout time.Duration
+
 	// Logger gets what the Worker does: each outcome, each message left on
-	// the queue and why, each failed SQS call. Tokens are logged redacted
-	// (callback.Token's LogValue) and message bodies never. Nil means
-	// slog.Default().
+	// the queue and why, each failed SQS call. Nil means slog.Default().
 	Logger *slog.Logger
+
+	// TracerProvider, when not nil, gets a span for each message,
+	// "callback.worker.message", from its receipt to its Result, with the
+	// attribute "callback.outcome": the Result's Outcome in lower case
+	// ("succeeded", "failed", "settled", "left", "malformed"). Its status is
+	// an error unless the outcome is Succeeded or Settled. The handler, the
+	// report and the SQS calls for the message get a context holding the
+	// span (tracing.WithSpan), so that their spans nest under it: give the
+	// callback client and the SQS client the same provider. A duplicate
+	// delivery joined to a running step has "callback.worker.duplicate" set
+	// instead. Nil means no spans, at no cost.
+	TracerProvider tracing.TracerProvider
+
+	// MeterProvider, when not nil, gets the Worker's metrics:
+	// "callback.worker.messages" (Int64Counter: one per Result, with the
+	// attribute "outcome" as on the span), "callback.worker.handler.duration"
+	// (Float64Histogram, seconds), "callback.worker.message.age"
+	// (Float64Histogram, seconds from a message's SentTimestamp to its
+	// receipt) and "callback.worker.inflight" (Int64UpDownCounter: the
+	// messages held). Nil means no metrics, at no cost.
+	MeterProvider metrics.MeterProvider
 
 	// OnResult, when not nil, is called with the Result of every message
 	// the Worker is done with, on the goroutine that handled it. A duplicate
@@ -149,21 +177,14 @@ const (
 	Malformed
 )
 
+var outcomeNames = [...]string{Succeeded: "Succeeded", Failed: "Failed", Settled: "Settled", Left: "Left", Malformed: "Malformed"}
+
 // String returns the outcome's name, as "Succeeded".
 func (o Outcome) String() string {
-	switch o {
-	case Succeeded:
-		return "Succeeded"
-	case Failed:
-		return "Failed"
-	case Settled:
-		return "Settled"
-	case Left:
-		return "Left"
-	case Malformed:
-		return "Malformed"
+	if o >= Succeeded && o <= Malformed {
+		return outcomeNames[o]
 	}
-	return fmt.Sprintf("Outcome(%d)", int(o))
+	return "Outcome(" + strconv.Itoa(int(o)) + ")"
 }
 
 // Result is what a Worker did with one message, as Options.OnResult gets it.
@@ -176,9 +197,10 @@ type Result struct {
 	Outcome      Outcome               // what became of the message
 
 	// Err says why: the handler's error when Failed (ErrStopping for a
-	// stopped step), the report's error when Settled or Left (ErrShutdown
-	// when the Worker shut down first), the parse error when Malformed; nil
-	// when Succeeded.
+	// stopped step, a *PanicError for a panic), the report's error when
+	// Settled or Left (ErrShutdown when the Worker shut down first), the
+	// parse error when Malformed; nil when Succeeded. Its text has the raw
+	// token redacted; errors.Is and errors.As see the error beneath.
 	Err error
 
 	// Deleted reports whether the message (and any duplicate delivered
@@ -198,10 +220,10 @@ type Worker struct {
 	opts    Options
 	log     *slog.Logger
 
-	// the SQS parameters, in seconds
-	waitSecs, visSecs int32
+	tel telemetry
 
-	running atomic.Bool
+	waitSecs, visSecs int32 // WaitTime and VisibilityTimeout as SQS takes them
+	running           atomic.Bool
 }
 
 // New returns a Worker that receives from the queue of Options.QueueURL with
@@ -215,26 +237,26 @@ type Worker struct {
 //	err := w.Run(ctx)
 func New(sqsAPI SQSAPI, cb *callback.Client, h Handler, optFns ...func(*Options)) *Worker {
 	w := &Worker{api: sqsAPI, cb: cb, handler: h}
-	for _, fn := range optFns {
-		fn(&w.opts)
-	}
 	o := &w.opts
+	for _, fn := range optFns {
+		fn(o)
+	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = DefaultConcurrency
 	}
-	switch {
-	case o.WaitTime == 0:
+	if o.WaitTime == 0 {
 		o.WaitTime = DefaultWaitTime
-	case o.WaitTime < 0:
-		o.WaitTime = 0
 	}
-	o.WaitTime = min(o.WaitTime, 20*time.Second)
+	o.WaitTime = min(max(o.WaitTime, 0), 20*time.Second)
 	if o.VisibilityTimeout <= 0 {
 		o.VisibilityTimeout = DefaultVisibilityTimeout
 	}
 	o.VisibilityTimeout = min(max(o.VisibilityTimeout, time.Second), 12*time.Hour)
 	if o.Heartbeat <= 0 {
 		o.Heartbeat = o.VisibilityTimeout / 3
+	}
+	if o.CallTimeout <= 0 {
+		o.CallTimeout = DefaultCallTimeout
 	}
 	if o.ShutdownTimeout == 0 {
 		o.ShutdownTimeout = DefaultShutdownTimeout
@@ -243,8 +265,8 @@ func New(sqsAPI SQSAPI, cb *callback.Client, h Handler, optFns ...func(*Options)
 	if w.log == nil {
 		w.log = slog.Default()
 	}
-	w.waitSecs = seconds(o.WaitTime)
-	w.visSecs = seconds(o.VisibilityTimeout)
+	w.waitSecs, w.visSecs = seconds(o.WaitTime), seconds(o.VisibilityTimeout)
+	w.tel = newTelemetry(o.TracerProvider, o.MeterProvider, w.log)
 	return w
 }
 
@@ -256,22 +278,14 @@ func seconds(d time.Duration) int32 {
 // Options returns the Worker's options, with the defaults filled in.
 func (w *Worker) Options() Options { return w.opts }
 
-// errRunning is returned by a second Run while one runs.
-var errRunning = errors.New("worker: Run is already running")
-
-// Run receives and handles messages until ctx ends, then shuts down: it
-// stops receiving, gives the handlers in flight Options.ShutdownTimeout to
-// finish and have their outcomes reported, cancels those still running
-// (context.Cause is ErrShutdown) and leaves their messages for another
-// worker, waits for every handler to return, and returns nil. A handler
-// that ignores its context holds Run until it returns.
+// Run receives and handles messages until ctx ends, then shuts down as the
+// package documentation describes and returns nil.
 //
 // Run returns an error at once when the Worker cannot run (no QueueURL, no
 // SQS client, no callback client or no handler, or Run already running), and
 // after shutting down when the queue does not exist. Other failures to
-// receive are logged and retried with a growing pause.
-//
-// A Worker may Run again after Run returned.
+// receive are logged and retried with a growing pause. A Worker may Run
+// again after Run returned.
 func (w *Worker) Run(ctx context.Context) error {
 	switch {
 	case w.opts.QueueURL == "":
@@ -282,55 +296,29 @@ func (w *Worker) Run(ctx context.Context) error {
 		return errors.New("worker: no callback client")
 	case w.handler == nil:
 		return errors.New("worker: no handler")
-	}
-	if !w.running.CompareAndSwap(false, true) {
-		return errRunning
+	case !w.running.CompareAndSwap(false, true):
+		return errors.New("worker: Run is already running")
 	}
 	defer w.running.Store(false)
 
-	// hard bounds everything the handlers do: handlers, reports, deletes
-	// and extensions. It keeps ctx's values but not its end, which only
-	// starts the shutdown.
+	// hard bounds what the handlers do: handlers, reports, deletes and
+	// extensions. It keeps ctx's values but not its end, which only starts
+	// the shutdown.
 	hard, stop := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer stop(nil)
-	r := &run{
-		w:       w,
-		hard:    hard,
-		slots:   make(chan struct{}, w.opts.Concurrency),
-		work:    make(chan *types.Message),
-		jobs:    make(map[callback.Token]*job),
-		stopped: newTokenSet(stoppedMemory),
-	}
-	// One goroutine per slot, for the whole run: a message's goroutine is
-	// not made anew, nor its stack grown again through the SDK's calls.
-	for range w.opts.Concurrency {
-		r.wg.Add(1)
-		go func() {
-			defer r.wg.Done()
-			for m := range r.work {
-				r.process(m)
-			}
-		}()
-	}
+	r := &run{w: w, hard: hard, slots: make(chan struct{}, w.opts.Concurrency), jobs: make(map[callback.Token]*job)}
 	err := r.receive(ctx)
-	close(r.work)
 
 	done := make(chan struct{})
 	go func() {
 		r.wg.Wait()
 		close(done)
 	}()
-	if w.opts.ShutdownTimeout > 0 {
-		t := time.NewTimer(w.opts.ShutdownTimeout)
-		select {
-		case <-done:
-		case <-t.C:
-		}
-		t.Stop()
-	}
+	grace := time.NewTimer(max(w.opts.ShutdownTimeout, 0))
+	defer grace.Stop()
 	select {
 	case <-done:
-	default:
+	case <-grace.C:
 		w.log.LogAttrs(hard, slog.LevelWarn, "worker: shutdown timeout ran out; cancelling the handlers in flight, their messages are left for another worker",
 			slog.Int("in_flight", len(r.slots)))
 		stop(ErrShutdown)
@@ -339,71 +327,53 @@ func (w *Worker) Run(ctx context.Context) error {
 	return err
 }
 
+// run is the state of one Run.
+type run struct {
+	w     *Worker
+	hard  context.Context // ends at the end of the shutdown grace
+	slots chan struct{}   // one token per message in hand
+	wg    sync.WaitGroup  // the message goroutines
+
+	mu      sync.Mutex
+	jobs    map[callback.Token]*job // the steps being worked on
+	stopped []callback.Token        // the last stoppedMemory tokens whose Stopping message this run handled
+}
+
 // stoppedMemory is how many stopped tokens a run remembers, so that an
 // Executing message that comes after its step's Stopping message is not run.
 const stoppedMemory = 4096
 
-// maxBatch is the most messages one ReceiveMessage returns.
-const maxBatch = 10
-
-// The pauses after a failed ReceiveMessage.
-const (
-	minReceivePause = 100 * time.Millisecond
-	maxReceivePause = 10 * time.Second
-)
-
-// run is the state of one Run.
-type run struct {
-	w     *Worker
-	hard  context.Context     // ends at the end of the shutdown grace
-	slots chan struct{}       // one token per message in hand
-	work  chan *types.Message // to the message goroutines
-	wg    sync.WaitGroup      // the message goroutines
-
-	mu      sync.Mutex
-	jobs    map[callback.Token]*job // the steps being worked on
-	stopped *tokenSet               // tokens whose Stopping message this run handled
-}
-
-// receive is the receive loop. It returns when ctx ends (nil) or the queue
-// does not exist.
+// receive is the receive loop: it waits for a free slot, takes every free
+// slot up to a batch of 10, receives at most that many messages and starts a
+// goroutine for each. It returns when ctx ends (nil) or the queue does not
+// exist.
 func (r *run) receive(ctx context.Context) error {
 	w := r.w
-	pause := time.Duration(0)
+	var pause time.Duration
 	for {
-		// Wait for a free slot, then take every free slot, up to a batch.
 		select {
 		case r.slots <- struct{}{}:
 		case <-ctx.Done():
 			return nil
 		}
 		n := 1
-	take:
-		for n < maxBatch {
-			select {
-			case r.slots <- struct{}{}:
-				n++
-			default:
-				break take
-			}
+		for n < 10 && len(r.slots) < cap(r.slots) {
+			r.slots <- struct{}{} // only this goroutine fills the slots
+			n++
 		}
-		out, err := w.api.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+		rctx, cancel := context.WithTimeout(ctx, w.opts.WaitTime+w.opts.CallTimeout)
+		out, err := w.api.ReceiveMessage(rctx, &sqs.ReceiveMessageInput{
 			QueueUrl:                    &w.opts.QueueURL,
 			MaxNumberOfMessages:         int32(n),
 			WaitTimeSeconds:             w.waitSecs,
 			VisibilityTimeout:           w.visSecs,
-			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameApproximateReceiveCount},
+			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameApproximateReceiveCount, types.MessageSystemAttributeNameSentTimestamp},
 		})
+		cancel()
+		now := time.Now()
 		var msgs []types.Message
 		if err == nil {
-			msgs = out.Messages
-			if len(msgs) > n {
-				// SQS never sends more than asked; a message beyond the
-				// slots is left to come back after its visibility timeout.
-				w.log.LogAttrs(ctx, slog.LevelWarn, "worker: ReceiveMessage returned more messages than asked; the extra ones are left",
-					slog.Int("asked", n), slog.Int("got", len(msgs)))
-				msgs = msgs[:n]
-			}
+			msgs = out.Messages[:min(len(out.Messages), n)] // SQS never sends more than asked
 		}
 		for range n - len(msgs) {
 			<-r.slots
@@ -416,82 +386,28 @@ func (r *run) receive(ctx context.Context) error {
 			if errors.As(err, &noQueue) {
 				return fmt.Errorf("worker: receiving from %s: %w", w.opts.QueueURL, err)
 			}
-			pause = min(max(2*pause, minReceivePause), maxReceivePause)
+			pause = min(max(2*pause, 100*time.Millisecond), 10*time.Second) // doubling, with jitter
 			d := pause/2 + rand.N(pause/2+1)
 			w.log.LogAttrs(ctx, slog.LevelWarn, "worker: ReceiveMessage failed; pausing",
 				slog.Duration("pause", d), slog.String("error", err.Error()))
-			t := time.NewTimer(d)
 			select {
-			case <-t.C:
+			case <-time.After(d):
 			case <-ctx.Done():
-				t.Stop()
 				return nil
 			}
 			continue
 		}
 		pause = 0
 		for i := range msgs {
-			r.work <- &msgs[i] // a goroutine is free: each holds at most one slot
+			w.tel.received(ctx, msgs[i].Attributes, now)
+			w.tel.hold(r.hard, 1)
+			r.wg.Add(1)
+			go func() {
+				defer r.wg.Done()
+				defer func() { <-r.slots }()
+				defer w.tel.hold(r.hard, -1)
+				r.process(&msgs[i])
+			}()
 		}
 	}
-}
-
-// receipt is one delivery of a message: its id and the receipt handle that
-// delete and visibility changes need.
-type receipt struct {
-	id     string
-	handle string
-	lost   bool // a visibility change said the handle no longer holds the message
-}
-
-// process handles one message and frees its slot.
-func (r *run) process(m *types.Message) {
-	defer func() { <-r.slots }()
-	rc := &receipt{id: aws.ToString(m.MessageId), handle: aws.ToString(m.ReceiptHandle)}
-	res := Result{MessageID: rc.id}
-	if n, err := strconv.Atoi(m.Attributes[string(types.MessageSystemAttributeNameApproximateReceiveCount)]); err == nil {
-		res.ReceiveCount = n
-	}
-	msg, err := callback.ParseMessage([]byte(aws.ToString(m.Body)))
-	if err != nil {
-		// Left as it is, and not extended: it comes back after its
-		// visibility timeout until the redrive policy moves it aside.
-		res.Outcome, res.Err = Malformed, err
-		r.done(res)
-		return
-	}
-	res.Token, res.ExecutionARN, res.Status = msg.Token, msg.ExecutionARN, msg.Status
-	if msg.Status == callback.StatusStopping {
-		r.stop(msg, rc, res)
-		return
-	}
-	r.execute(msg, rc, res)
-}
-
-// tokenSet is a set of tokens that forgets the oldest beyond its size.
-type tokenSet struct {
-	set  map[callback.Token]struct{}
-	ring []callback.Token
-	next int
-}
-
-func newTokenSet(size int) *tokenSet {
-	return &tokenSet{set: make(map[callback.Token]struct{}), ring: make([]callback.Token, size)}
-}
-
-func (s *tokenSet) add(t callback.Token) {
-	if _, ok := s.set[t]; ok {
-		return
-	}
-	if old := s.ring[s.next]; !old.IsZero() {
-		delete(s.set, old)
-	}
-	s.ring[s.next] = t
-	s.next = (s.next + 1) % len(s.ring)
-	s.set[t] = struct{}{}
-}
-
-func (s *tokenSet) has(t callback.Token) bool {
-	_, ok := s.set[t]
-	return ok
 }

@@ -104,19 +104,22 @@ func TestTwoWorkersRedelivery(t *testing.T) {
 // With the heartbeat on, a handler that runs far longer than the visibility
 // timeout keeps its message: no other worker receives it meanwhile.
 func TestVisibilityExtension(t *testing.T) {
-	e := newEnv(t)
+	// SQS seconds of 100ms: an extension has 250ms to land, which a loaded
+	// machine running -race needs.
+	e := newEnv(t, func(o *callbacktest.Options) { o.Queue.Second = 100 * time.Millisecond })
 	var calls counter
 	slow := func(ctx context.Context, m callback.Message) ([]callback.Output, error) {
 		calls.inc(m.Token.Reveal())
-		time.Sleep(200 * time.Millisecond) // 20 SQS seconds; the visibility timeout is 3
+		time.Sleep(time.Second) // 10 SQS seconds; the visibility timeout is 3
 		return echo(ctx, m)
 	}
 	opts := func(name string) func(*worker.Options) {
 		return func(o *worker.Options) {
 			e.fastOptions(name)(o)
 			o.Concurrency = 2
-			o.VisibilityTimeout = 3 * time.Second // 30ms in the fake
-			o.Heartbeat = 10 * time.Millisecond
+			o.WaitTime = time.Second
+			o.VisibilityTimeout = 3 * time.Second // 300ms in the fake
+			o.Heartbeat = 50 * time.Millisecond
 		}
 	}
 	for i := range 4 {
@@ -614,7 +617,8 @@ func TestRunErrors(t *testing.T) {
 
 func TestOptionsDefaults(t *testing.T) {
 	o := worker.New(nil, nil, nil).Options()
-	if o.Concurrency != 1 || o.WaitTime != 20*time.Second || o.VisibilityTimeout != 30*time.Second || o.Heartbeat != 10*time.Second || o.ShutdownTimeout != 30*time.Second {
+	if o.Concurrency != 1 || o.WaitTime != 20*time.Second || o.VisibilityTimeout != 30*time.Second || o.Heartbeat != 10*time.Second ||
+		o.ShutdownTimeout != 30*time.Second || o.CallTimeout != 5*time.Second {
 		t.Errorf("defaults %+v", o)
 	}
 	o = worker.New(nil, nil, nil, func(o *worker.Options) {

@@ -10,7 +10,11 @@
 // error, which becomes the step's FailureReason), and one is stopped while its
 // handler runs (StopPipelineExecution's "Stopping" message cancels the
 // handler and the step is failed with "pipeline execution is stopping").
-// With -v the worker's log goes to stderr.
+// With -v the worker's log goes to stderr. With -metrics the worker's
+// metrics (Options.MeterProvider) are printed at the end, through a small
+// MeterProvider of the command's own:
+//
+//	go run ./examples/worker -metrics
 //
 // Exit status: 0 when every step ended as expected and the queue is empty; 1
 // otherwise; 2 for bad flags.

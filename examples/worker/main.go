@@ -30,6 +30,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	verbose := fs.Bool("v", false, "write the worker's log to stderr")
+	printMetrics := fs.Bool("metrics", false, "print the worker's metrics at the end")
 	if err := fs.Parse(args); err != nil {
 		return cli.ExitUsage
 	}
@@ -43,7 +44,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	srv := callbacktest.NewServer()
 	defer srv.Close()
-	return pipeline(ctx, srv, log, stdout, stderr)
+	var mp *meters
+	if *printMetrics {
+		mp = newMeters()
+	}
+	return pipeline(ctx, srv, log, mp, stdout, stderr)
 }
 
 // step is one callback step of the example pipeline and what should become
@@ -58,8 +63,9 @@ type step struct {
 }
 
 // pipeline starts the steps on srv, runs a Worker until every step is
-// completed and every message deleted, and prints a summary.
-func pipeline(ctx context.Context, srv *callbacktest.Server, log *slog.Logger, stdout, stderr io.Writer) int {
+// completed and every message deleted, and prints a summary, and the
+// worker's metrics when mp is not nil.
+func pipeline(ctx context.Context, srv *callbacktest.Server, log *slog.Logger, mp *meters, stdout, stderr io.Writer) int {
 	steps := []*step{
 		{name: "train-churn", args: map[string]any{"model": "churn", "epochs": 3}, want: callbacktest.StatusSucceeded},
 		{name: "train-fraud", args: map[string]any{"model": "fraud", "epochs": 5}, want: callbacktest.StatusSucceeded},
@@ -106,6 +112,9 @@ func pipeline(ctx context.Context, srv *callbacktest.Server, log *slog.Logger, s
 		o.Concurrency = len(steps) + 1 // room for the Stopping message while every handler runs
 		o.ShutdownTimeout = 5 * time.Second
 		o.Logger = log
+		if mp != nil {
+			o.MeterProvider = mp
+		}
 		o.OnResult = func(r worker.Result) {
 			name := "?"
 			if s := byToken[r.Token.Reveal()]; s != nil {
@@ -129,7 +138,9 @@ func pipeline(ctx context.Context, srv *callbacktest.Server, log *slog.Logger, s
 	// Stop the slow step's pipeline execution once its handler runs.
 	select {
 	case m := <-slowStarted:
+		mu.Lock() // OnResult writes to stdout too
 		fmt.Fprintf(stdout, "stopping the execution of backfill (%v)\n", m.Token)
+		mu.Unlock()
 		srv.StopExecution(m.ExecutionARN.String())
 	case <-time.After(30 * time.Second):
 		cancel()
@@ -148,7 +159,12 @@ func pipeline(ctx context.Context, srv *callbacktest.Server, log *slog.Logger, s
 		fmt.Fprintf(stderr, "worker: %v\n", err)
 		return cli.ExitFailed
 	}
-	return summary(srv, steps, stdout, stderr)
+	code := summary(srv, steps, stdout, stderr)
+	if mp != nil {
+		fmt.Fprintln(stdout, "\nmetrics:")
+		mp.print(stdout)
+	}
+	return code
 }
 
 // summary prints what became of each step and checks it.

@@ -21,7 +21,7 @@ func TestPipeline(t *testing.T) {
 	srv := callbacktest.NewServer()
 	defer srv.Close()
 	var out, errOut, logs bytes.Buffer
-	code := pipeline(context.Background(), srv, slog.New(slog.NewTextHandler(&logs, nil)), &out, &errOut)
+	code := pipeline(context.Background(), srv, slog.New(slog.NewTextHandler(&logs, nil)), newMeters(), &out, &errOut)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errOut.String())
 	}
@@ -31,8 +31,13 @@ func TestPipeline(t *testing.T) {
 		`Failed     reason: "accuracy 0.71 is below the baseline 0.82"`,
 		`Failed     reason: "pipeline execution is stopping"`,
 		"queue: 5 messages sent, 5 deleted, 0 left",
+		"callback.worker.messages{outcome=succeeded} 2",
+		"callback.worker.messages{outcome=failed} 3",
+		"callback.worker.inflight 0",
+		"callback.worker.handler.duration count 4,",
+		"callback.worker.message.age count 5,",
 	} {
-		if !strings.Contains(out.String(), want) {
+		if !strings.Contains(strings.Join(strings.Fields(out.String()), " "), strings.Join(strings.Fields(want), " ")) {
 			t.Errorf("the output lacks %q:\n%s", want, out.String())
 		}
 	}
@@ -45,7 +50,7 @@ func TestPipeline(t *testing.T) {
 
 func TestRun(t *testing.T) {
 	var out, errOut bytes.Buffer
-	if code := run(context.Background(), []string{"-v"}, &out, &errOut); code != 0 {
+	if code := run(context.Background(), []string{"-v", "-metrics"}, &out, &errOut); code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errOut.String())
 	}
 	if code := run(context.Background(), []string{"extra"}, &out, &errOut); code != 2 {

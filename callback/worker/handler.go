@@ -1,0 +1,181 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"runtime/debug"
+	"strings"
+
+	"github.com/stepcallback/sagemaker-callback/callback"
+)
+
+// This file holds the rules for one message that do not depend on how the
+// message came: running the handler safely, reporting its outcome, and
+// telling what became of the message.
+
+// PanicError is the error of a handler that panicked: the step is failed
+// with its message as the reason.
+type PanicError struct {
+	Value any // the value given to panic, as it was (not redacted)
+
+	text string // Value's text, read safely and redacted, when the Worker made it
+}
+
+// Error returns "handler panicked: <value>". For a PanicError made by the
+// Worker, any raw token of the step in the value's text is replaced by its
+// redacted form.
+func (e *PanicError) Error() string {
+	if e.text == "" {
+		return "handler panicked: " + text(e.Value)
+	}
+	return "handler panicked: " + e.text
+}
+
+// errGoexit is the error of a handler that called runtime.Goexit (as
+// t.Fatal and t.FailNow do) instead of returning.
+var errGoexit = errors.New("handler called runtime.Goexit instead of returning")
+
+// call runs h for msg on a goroutine of its own, so that nothing the handler
+// does can stop the caller: a panic becomes a *PanicError (logged to log
+// with its stack) and runtime.Goexit errGoexit, and the error h returns is
+// read at once, on that goroutine (see handlerError). The error call returns
+// is nil or a *safeError, whose text holds no raw token of msg and cannot
+// panic; its caller needs nothing more of the error chain beneath it.
+func call(ctx context.Context, h Handler, msg callback.Message, log *slog.Logger) ([]callback.Output, error) {
+	type result struct {
+		outs  []callback.Output
+		err   error
+		stack []byte // of a panic
+	}
+	c := make(chan result, 1)
+	go func() {
+		res := result{err: errGoexit} // unless the handler returns or panics
+		defer func() { c <- res }()
+		defer func() {
+			if v := recover(); v != nil {
+				res = result{err: &PanicError{Value: v, text: redact(text(v), msg.Token)}, stack: debug.Stack()}
+			}
+		}()
+		outs, err := h(ctx, msg)
+		res = result{outs: outs, err: handlerError(err, msg.Token)}
+	}()
+	res := <-c
+	if res.stack != nil {
+		log.LogAttrs(ctx, slog.LevelError, "worker: the handler panicked; failing the step", slog.Any("token", msg.Token),
+			slog.String("panic", res.err.(*PanicError).text), slog.String("stack", redact(string(res.stack), msg.Token)))
+	}
+	return res.outs, redactError(res.err, msg.Token)
+}
+
+// handlerError returns err as a *safeError, read once, with tok redacted;
+// a nil pointer (a typed nil: var e *MyErr; return nil, e) is not read but
+// named.
+func handlerError(err error, tok callback.Token) error {
+	if v := reflect.ValueOf(err); err != nil && v.Kind() == reflect.Pointer && v.IsNil() {
+		return &safeError{text: fmt.Sprintf("handler returned a nil %T as its error", err), err: err}
+	}
+	return redactError(err, tok)
+}
+
+// safeError is an error whose text was read once, safely, with the step's
+// raw token replaced by its redacted form. Unwrap returns the original, so
+// that errors.Is and errors.As see through it.
+type safeError struct {
+	text string
+	err  error
+}
+
+func (e *safeError) Error() string { return e.text }
+func (e *safeError) Unwrap() error { return e.err }
+
+// redactError returns err as a *safeError whose text has tok redacted.
+func redactError(err error, tok callback.Token) error {
+	if s, ok := err.(*safeError); ok {
+		return &safeError{text: redact(s.text, tok), err: s.err}
+	}
+	if err == nil {
+		return nil
+	}
+	return &safeError{text: redact(text(err), tok), err: err}
+}
+
+// text returns v's text, from its Error or String method or as fmt.Sprint
+// gives it, or, when that panics, says so: "(*pkg.T).Error panicked: boom".
+func text(v any) (s string) {
+	method := "String"
+	defer func() {
+		if p := recover(); p != nil {
+			s = fmt.Sprintf("(%T).%s panicked: %s", v, method, sprint(p))
+		}
+	}()
+	switch v := v.(type) {
+	case error:
+		method = "Error"
+		return v.Error()
+	case fmt.Stringer:
+		return v.String()
+	}
+	return fmt.Sprint(v)
+}
+
+// sprint returns fmt.Sprint(v), or v's type when that panics.
+func sprint(v any) (s string) {
+	defer func() {
+		if recover() != nil {
+			s = fmt.Sprintf("a %T", v)
+		}
+	}()
+	return fmt.Sprint(v)
+}
+
+// redact replaces the raw token in s by its redacted form.
+func redact(s string, tok callback.Token) string {
+	if raw := tok.Reveal(); raw != "" {
+		return strings.ReplaceAll(s, raw, tok.String())
+	}
+	return s
+}
+
+// reasonOf returns the FailureReason for a handler's error: its text, cut to
+// 256 characters by callback.NewReason.
+func reasonOf(err error) callback.Reason {
+	return callback.NewReason(text(err))
+}
+
+// report reports a handler's outcome for tok: a failure with herr's text as
+// the reason when herr is not nil, else a success with outs. Outputs that the
+// client refuses before sending anything (more than 50) are reported as a
+// failure with why: no retry would make them valid. It returns the error that
+// explains the step's outcome (herr, that refusal, or nil) and the report's
+// error. herr's text must be redacted already, as call's is.
+func report(ctx context.Context, cb *callback.Client, tok callback.Token, outs []callback.Output, herr error) (why, err error) {
+	if herr != nil {
+		_, err = cb.Fail(ctx, tok, reasonOf(herr))
+		return herr, err
+	}
+	_, err = cb.Succeed(ctx, tok, outs)
+	var ce *callback.Error
+	if errors.Is(err, callback.ErrInvalid) && errors.As(err, &ce) && ce.Attempts == 0 {
+		why = redactError(fmt.Errorf("worker: the handler's outputs were refused: %w", err), tok)
+		_, err = cb.Fail(ctx, tok, reasonOf(why))
+	}
+	return why, err
+}
+
+// outcome returns what became of a message whose report ended with err; why
+// is the error that explains the step's outcome, nil for a success. It
+// returns the error for Result.Err.
+func outcome(why, err error) (Outcome, error) {
+	switch {
+	case err == nil && why == nil:
+		return Succeeded, nil
+	case err == nil:
+		return Failed, why
+	case errors.Is(err, callback.ErrConflict), errors.Is(err, callback.ErrNotFound):
+		return Settled, err
+	}
+	return Left, err // throttled, unavailable, cut short by the shutdown, ...
+}
