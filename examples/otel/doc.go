@@ -8,10 +8,11 @@
 //	cd examples/otel && go run .
 //
 // Each message the worker handles is a callback.worker.message span; the
-// report of its outcome, a callback.Succeed or callback.Fail span, is its
-// child; and the SDK's own span for each attempt of the report
+// span the handler starts with OpenTelemetry's own API, and the report of
+// the outcome, a callback.Succeed or callback.Fail span, are its children;
+// and the SDK's own span for each attempt of the report
 // (SageMaker.SendPipelineExecutionStepSuccess, ...) is a child of the
-// report's. Of the four steps, two succeed (the first report of one is
+// report's. With -all, the SDK's spans inside each attempt are printed too. Of the four steps, two succeed (the first report of one is
 // throttled, so its report takes two attempts), one fails (its handler
 // returns an error), and one was completed meanwhile by someone else, so
 // the worker's report meets a ConflictException and the message is settled.

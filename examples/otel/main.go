@@ -59,6 +59,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// spanHandler is the name of the span the demo's handler starts.
+const spanHandler = "handler"
+
 // step is one callback step of the demo and what should become of it.
 type step struct {
 	name    string
@@ -125,9 +128,16 @@ func demo(ctx context.Context, srv *callbacktest.Server) (*telemetry, error) {
 		return nil, fmt.Errorf("complete the deploy step: %w", err)
 	}
 
-	handle := func(_ context.Context, m callback.Message) ([]callback.Output, error) {
+	// The handler's context holds the message's span: spans the handler
+	// starts, with OpenTelemetry's own API, nest under it.
+	tracer := otelTP.Tracer("github.com/stepcallback/sagemaker-callback/examples/otel")
+	handle := func(ctx context.Context, m callback.Message) ([]callback.Output, error) {
+		_, span := tracer.Start(ctx, spanHandler, trace.WithAttributes(attribute.String("step", fmt.Sprint(m.Arguments["step"]))))
+		defer span.End()
 		if m.Arguments["step"] == "evaluate" {
-			return nil, errors.New("accuracy 0.71 is below the baseline 0.82")
+			err := errors.New("accuracy 0.71 is below the baseline 0.82")
+			span.SetStatus(codes.Error, err.Error())
+			return nil, err
 		}
 		return []callback.Output{callback.MustNewOutput("model_uri", fmt.Sprintf("s3://models/%v/model.tar.gz", m.Arguments["step"]))}, nil
 	}
@@ -136,6 +146,9 @@ func demo(ctx context.Context, srv *callbacktest.Server) (*telemetry, error) {
 	done := make(chan struct{})
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// The SQS client could get the providers too, to trace the worker's SQS
+	// calls; it does not here, to keep the output short (each long poll
+	// would be a trace of its own).
 	w := worker.New(srv.SQSClient(), cb, handle, func(o *worker.Options) {
 		o.QueueURL = srv.QueueURL()
 		o.TracerProvider = tp

@@ -150,6 +150,18 @@ func TestSpans(t *testing.T) {
 		t.Errorf("the report spans' %s add up to %d, want 5 (one throttled attempt)", keyAttempts, attempts)
 	}
 
+	// The handler's own span, one per message, is a child of the message's
+	// span (worker.Options.TracerProvider: the handler's context holds it).
+	handlers := named(spanHandler)
+	if len(handlers) != len(tel.steps) {
+		t.Errorf("%d %s spans, want %d", len(handlers), spanHandler, len(tel.steps))
+	}
+	for _, h := range handlers {
+		if p := parentName(h); p != spanMessage {
+			t.Errorf("the %s span's parent is %s, want %s", spanHandler, p, spanMessage)
+		}
+	}
+
 	// The SDK's operation spans, one per attempt, are children of the report
 	// spans of their operation.
 	ops := named("SageMaker."+callback.OpFailure, "SageMaker."+callback.OpSuccess)
@@ -289,7 +301,7 @@ func TestNoRawToken(t *testing.T) {
 	for _, tok := range tokens {
 		for what, text := range map[string]string{"spans": string(spans), "metrics": string(metrics), "printed output": printed.String()} {
 			if i := strings.Index(text, tok); i >= 0 {
-				t.Errorf("the %s hold a raw token: ...%s...", what, text[max(0, i-120):min(len(text), i+len(tok)+20)])
+				t.Errorf("a raw token is in the %s: ...%s...", what, text[max(0, i-120):min(len(text), i+len(tok)+20)])
 			}
 		}
 	}
