@@ -188,6 +188,36 @@ func TestLambdaEmulator(t *testing.T) {
 		em.checkNoToken(t, srv)
 	})
 
+	// examples/lambda, built as its doc says and pointed at the fake through
+	// the AWS SDK's own settings, as its local recipe does.
+	t.Run("ExampleFunction", func(t *testing.T) {
+		t.Parallel()
+		example := buildFunction(t, "../../examples/lambda")
+		srv := callbacktest.NewServer()
+		defer srv.Close()
+		em := startEmulator(t, rie, example, srv, 3,
+			"AWS_ENDPOINT_URL_SAGEMAKER="+srv.URL(),
+			"AWS_REGION=us-east-1",
+			"AWS_ACCESS_KEY_ID="+callbacktest.AccessKeyID,
+			"AWS_SECRET_ACCESS_KEY="+callbacktest.SecretAccessKey,
+			"AWS_LAMBDA_LOG_LEVEL=DEBUG",
+		)
+		tok, arn := srv.NewStep()
+		bad, badARN := srv.NewStep()
+		resp := em.invoke(t,
+			record("m1", tok, arn, map[string]any{"model": "churn", "epochs": 3}, callbacktest.MessageStatusExecuting),
+			record("m2", bad, badARN, nil, callbacktest.MessageStatusExecuting),
+			rawRecord("m3", "hello"),
+		)
+		if got := listed(resp); !slices.Equal(got, []string{"m3"}) {
+			t.Errorf("listed %v, want [m3]", got)
+		}
+		checkStep(t, srv, tok, callbacktest.StatusSucceeded, "",
+			callbacktest.Output{Name: "model_uri", Value: "s3://models/churn/model.tar.gz"}, callbacktest.Output{Name: "epochs", Value: "3"})
+		checkStep(t, srv, bad, callbacktest.StatusFailed, `the argument "model" is missing or empty`)
+		em.checkNoToken(t, srv)
+	})
+
 	t.Run("TenConcurrentInvocations", func(t *testing.T) {
 		t.Parallel()
 		srv := callbacktest.NewServer()
