@@ -138,7 +138,8 @@ type batch struct {
 
 // lambdaStep is one step of a batch: every record of its token.
 type lambdaStep struct {
-	msg  callback.Message // an Executing record's message, for the handler
+	tok  callback.Token
+	msg  callback.Message // its first Executing record's message, for the handler
 	stop bool             // a Stopping record came for it in the batch
 	recs []int            // its records, by index
 }
@@ -179,18 +180,16 @@ func (b *batch) run(ctx context.Context, records []events.SQSMessage) events.SQS
 		res.Token, res.ExecutionARN, res.Status = msg.Token, msg.ExecutionARN, msg.Status
 		s := byToken[msg.Token]
 		if s == nil {
-			s = &lambdaStep{}
+			s = &lambdaStep{tok: msg.Token}
 			byToken[msg.Token] = s
 			steps = append(steps, s)
 		}
 		s.recs = append(s.recs, i)
-		if msg.Status == callback.StatusStopping {
+		switch {
+		case msg.Status == callback.StatusStopping:
 			s.stop = true
-		} else if s.msg.Token.IsZero() {
+		case s.msg.Token.IsZero():
 			s.msg = msg
-		}
-		if s.msg.Token.IsZero() {
-			s.msg.Token = msg.Token // for a step with only Stopping records
 		}
 	}
 
@@ -262,7 +261,7 @@ func (b *batch) run(ctx context.Context, records []events.SQSMessage) events.SQS
 // It returns without settling when the time is out: the step's records are
 // then listed.
 func (b *batch) do(s *lambdaStep) {
-	tok := s.msg.Token
+	tok := s.tok
 	if s.stop {
 		if b.rctx.Err() != nil {
 			return
@@ -352,7 +351,7 @@ func (b *batch) settle(s *lambdaStep, herr, err error) {
 		out, herr = Left, err
 	}
 	if herr != nil {
-		herr = redactError(herr, s.msg.Token)
+		herr = redactError(herr, s.tok)
 	}
 	b.mu.Lock()
 	if b.closed {
