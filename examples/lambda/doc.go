@@ -52,8 +52,8 @@
 //		http://127.0.0.1:9000/2015-03-31/functions/function/invocations
 //
 // The answer is {"batchItemFailures":null}: nothing to deliver again; the
-// localserver's log shows the step's success with model_uri and epochs.
-// Invoke it again and the report is answered as the first (the same
-// ClientRequestToken); send a body that is not a step's message and its
-// messageId is listed.
+// localserver's log shows the SendPipelineExecutionStepSuccess it answered.
+// Invoke it again and the report is answered as the first ("replayed": the
+// same ClientRequestToken); add a record whose body is not a step's message
+// and its messageId is listed.
 package main
