@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/smithy-go/metrics"
+	"github.com/aws/smithy-go/tracing"
 
 	"github.com/stepcallback/sagemaker-callback/callback"
 )
@@ -44,6 +46,23 @@ type LambdaOptions struct {
 	// the batch (duplicates of a step included, each with its own
 	// MessageID), before the function returns. It must not block for long.
 	OnResult func(Result)
+
+	// TracerProvider, when not nil, gets a span per record,
+	// "callback.worker.message", with the attribute callback.outcome (the
+	// Result's Outcome in lower case: succeeded, failed, settled, left,
+	// malformed). The step's handler and its report run with the span of
+	// the step's first record in their context, so that their spans (the
+	// SDK's among them, when the SageMaker client has the same provider)
+	// are its children. Nil means no tracing.
+	TracerProvider tracing.TracerProvider
+
+	// MeterProvider, when not nil, gets the metrics
+	// callback.worker.messages (records by outcome),
+	// callback.worker.handler.duration (seconds),
+	// callback.worker.message.age (seconds from the record's SentTimestamp
+	// to the invocation) and callback.worker.inflight (records being worked
+	// on). Nil means no metrics.
+	MeterProvider metrics.MeterProvider
 }
 
 // LambdaHandler returns the handler of an AWS Lambda function triggered by
@@ -105,6 +124,7 @@ func LambdaHandler(cb *callback.Client, h Handler, optFns ...func(*LambdaOptions
 	if log == nil {
 		log = slog.Default()
 	}
+	obs := newLambdaObserver(o.TracerProvider, o.MeterProvider)
 	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		switch {
 		case cb == nil:
@@ -112,7 +132,7 @@ func LambdaHandler(cb *callback.Client, h Handler, optFns ...func(*LambdaOptions
 		case h == nil:
 			return events.SQSEventResponse{}, errors.New("worker: LambdaHandler has no handler")
 		}
-		b := &batch{cb: cb, h: h, opts: &o, log: log}
+		b := &batch{cb: cb, h: h, opts: &o, log: log, obs: obs}
 		return b.run(ctx, ev.Records), nil
 	}
 }
@@ -123,12 +143,20 @@ type batch struct {
 	h    Handler
 	opts *LambdaOptions
 	log  *slog.Logger
+	obs  *lambdaObserver // nil without providers
 
 	ctx  context.Context // the invocation's, for the log
 	hctx context.Context // the handlers': ends DeadlineMargin before the deadline
 	rctx context.Context // the reports': ends DeadlineMargin/2 before it
 
 	results []Result // one per record, in the batch's order
+
+	// With a TracerProvider: each record's span, and the context that
+	// StartSpan returned for it (from rctx).
+	spans    []tracing.Span
+	spanCtxs []context.Context
+	cut      time.Time            // the handlers' deadline; zero without one
+	cancels  []context.CancelFunc // of the steps' handler contexts
 
 	mu      sync.Mutex
 	closed  bool           // the function is returning: outcomes are dropped
@@ -142,6 +170,8 @@ type lambdaStep struct {
 	msg  callback.Message // its first Executing record's message, for the handler
 	stop bool             // a Stopping record came for it in the batch
 	recs []int            // its records, by index
+
+	hctx, rctx context.Context // the batch's, with its first record's span
 }
 
 // run handles the records and returns the batch's answer.
@@ -151,12 +181,18 @@ func (b *batch) run(ctx context.Context, records []events.SQSMessage) events.SQS
 	b.ctx, b.hctx, b.rctx = ctx, ctx, ctx
 	if deadline, ok := ctx.Deadline(); ok {
 		margin := min(b.opts.DeadlineMargin, time.Until(deadline)/2)
+		b.cut = deadline.Add(-margin)
 		var cancelH, cancelR context.CancelFunc
-		b.hctx, cancelH = context.WithDeadlineCause(ctx, deadline.Add(-margin), ErrShutdown)
+		b.hctx, cancelH = context.WithDeadlineCause(ctx, b.cut, ErrShutdown)
 		defer cancelH()
 		b.rctx, cancelR = context.WithDeadlineCause(ctx, deadline.Add(-margin/2), ErrShutdown)
 		defer cancelR()
 	}
+	defer func() {
+		for _, cancel := range b.cancels {
+			cancel()
+		}
+	}()
 
 	// Scan the batch: parse every record and group them by step, so that
 	// a stop in the batch is known before any handler starts.
@@ -164,6 +200,7 @@ func (b *batch) run(ctx context.Context, records []events.SQSMessage) events.SQS
 		steps   []*lambdaStep
 		byToken = make(map[callback.Token]*lambdaStep)
 	)
+	b.obs.received(b, records)
 	for i, rec := range records {
 		res := &b.results[i]
 		res.MessageID = rec.MessageId
@@ -174,13 +211,14 @@ func (b *batch) run(ctx context.Context, records []events.SQSMessage) events.SQS
 		if err != nil {
 			res.Outcome, res.Err = Malformed, err
 			b.settled[i] = true
-			b.done(*res)
+			b.done(i)
 			continue
 		}
 		res.Token, res.ExecutionARN, res.Status = msg.Token, msg.ExecutionARN, msg.Status
 		s := byToken[msg.Token]
 		if s == nil {
-			s = &lambdaStep{tok: msg.Token}
+			s = &lambdaStep{tok: msg.Token, hctx: b.hctx, rctx: b.rctx}
+			b.obs.withSpan(b, s, i)
 			byToken[msg.Token] = s
 			steps = append(steps, s)
 		}
@@ -248,7 +286,7 @@ func (b *batch) run(ctx context.Context, records []events.SQSMessage) events.SQS
 			if res.Err == nil { // not expected: every step settles or is cut
 				res.Err = ErrShutdown
 			}
-			b.done(*res)
+			b.done(i)
 		}
 		if res.Outcome == Left || res.Outcome == Malformed {
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: res.MessageID})
@@ -263,32 +301,34 @@ func (b *batch) run(ctx context.Context, records []events.SQSMessage) events.SQS
 func (b *batch) do(s *lambdaStep) {
 	tok := s.tok
 	if s.stop {
-		if b.rctx.Err() != nil {
+		if s.rctx.Err() != nil {
 			return
 		}
-		_, err := b.cb.Fail(b.rctx, tok, stoppingReason)
+		_, err := b.cb.Fail(s.rctx, tok, stoppingReason)
 		b.settle(s, ErrStopping, err)
 		return
 	}
-	if b.hctx.Err() != nil {
+	if s.hctx.Err() != nil {
 		return
 	}
-	outs, herr := b.call(s.msg)
-	if b.hctx.Err() != nil {
+	start := time.Now()
+	outs, herr := b.call(s.hctx, s.msg)
+	b.obs.handled(b.ctx, time.Since(start))
+	if s.hctx.Err() != nil {
 		// Cut short: not reported, whatever the handler returned.
 		return
 	}
 	var err error
 	if herr != nil {
-		_, err = b.cb.Fail(b.rctx, tok, callback.NewReason(lambdaErrorText(herr, tok)))
+		_, err = b.cb.Fail(s.rctx, tok, callback.NewReason(lambdaErrorText(herr, tok)))
 	} else {
-		_, err = b.cb.Succeed(b.rctx, tok, outs)
+		_, err = b.cb.Succeed(s.rctx, tok, outs)
 		var ce *callback.Error
 		if errors.Is(err, callback.ErrInvalid) && errors.As(err, &ce) && ce.Attempts == 0 {
 			// Outputs refused before sending (more than 50): no retry
 			// would make them valid, so the step fails with that error.
 			herr = fmt.Errorf("worker: the handler's outputs were refused: %w", err)
-			_, err = b.cb.Fail(b.rctx, tok, callback.NewReason(lambdaErrorText(herr, tok)))
+			_, err = b.cb.Fail(s.rctx, tok, callback.NewReason(lambdaErrorText(herr, tok)))
 		}
 	}
 	b.settle(s, herr, err)
@@ -297,10 +337,9 @@ func (b *batch) do(s *lambdaStep) {
 // errGoexit is the error of a handler that called runtime.Goexit.
 var errGoexit = errors.New("worker: the handler called runtime.Goexit without returning")
 
-// call runs the handler on a goroutine of its own, so that a panic, or a
-// runtime.Goexit, becomes an error; it waits for it, or for the handlers'
-// context to end.
-func (b *batch) call(msg callback.Message) ([]callback.Output, error) {
+// call runs the handler with ctx on a goroutine of its own, so that a panic,
+// or a runtime.Goexit, becomes an error; it waits for it, or for ctx to end.
+func (b *batch) call(ctx context.Context, msg callback.Message) ([]callback.Output, error) {
 	type outcome struct {
 		outs []callback.Output
 		err  error
@@ -313,7 +352,7 @@ func (b *batch) call(msg callback.Message) ([]callback.Output, error) {
 			if !returned {
 				if v := recover(); v != nil {
 					o.err = &PanicError{Value: v}
-					b.log.LogAttrs(b.hctx, slog.LevelError, "worker: the handler panicked; failing the step",
+					b.log.LogAttrs(ctx, slog.LevelError, "worker: the handler panicked; failing the step",
 						slog.Any("token", msg.Token),
 						slog.String("panic", lambdaErrorText(o.err, msg.Token)),
 						slog.String("stack", redact(string(debug.Stack()), msg.Token)))
@@ -323,15 +362,15 @@ func (b *batch) call(msg callback.Message) ([]callback.Output, error) {
 			}
 			ch <- o
 		}()
-		o.outs, o.err = b.h(b.hctx, msg)
+		o.outs, o.err = b.h(ctx, msg)
 		returned = true
 	}()
 	select {
 	case o := <-ch:
 		return o.outs, o.err
-	case <-b.hctx.Done():
+	case <-ctx.Done():
 		// A handler that ignores its context is not waited for.
-		return nil, context.Cause(b.hctx)
+		return nil, context.Cause(ctx)
 	}
 }
 
@@ -367,12 +406,14 @@ func (b *batch) settle(s *lambdaStep, herr, err error) {
 	b.mu.Unlock()
 	defer b.calls.Done()
 	for _, i := range s.recs {
-		b.done(b.results[i])
+		b.done(i)
 	}
 }
 
-// done logs a record's result and gives it to OnResult.
-func (b *batch) done(res Result) {
+// done logs a record's result, ends its span and gives it to OnResult.
+func (b *batch) done(i int) {
+	res := b.results[i]
+	b.obs.done(b, i, res.Outcome)
 	level, msg := slog.LevelInfo, "worker: step completed"
 	switch res.Outcome {
 	case Settled:
