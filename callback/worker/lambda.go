@@ -24,7 +24,9 @@ const DefaultDeadlineMargin = time.Second
 type LambdaOptions struct {
 	// Concurrency is the most handlers (and reports) that run at once in
 	// one invocation. Zero or negative means the whole batch: every step
-	// of the batch at once.
+	// of the batch at once, which suits batches of up to 10. With larger
+	// batches (a batching window), bound it: each report is a SageMaker
+	// call, and the service throttles bursts.
 	Concurrency int
 
 	// DeadlineMargin is how long before the invocation's deadline (the
