@@ -390,6 +390,9 @@ func (b *batch) settle(s *lambdaStep, herr, err error) {
 		out, herr = Settled, err
 	default:
 		out, herr = Left, err
+		if s.rctx.Err() != nil { // the report was cut by the deadline
+			herr = fmt.Errorf("%w: %w", context.Cause(s.rctx), err)
+		}
 	}
 	if herr != nil {
 		herr = redactError(herr, s.tok)

@@ -539,3 +539,41 @@ func BenchmarkLambdaBatch10Delay50ms(b *testing.B) {
 		})
 	}
 }
+
+// A report under way when the handlers are cut has half the margin more to
+// finish; one still waiting then is cut too, and its record listed.
+func TestLambdaReportWindow(t *testing.T) {
+	e := newEnv(t)
+	slow, slowARN := e.srv.NewStep() // handler until 500ms, report 400ms: done by 1.2s
+	hung, hungARN := e.srv.NewStep() // report answered after 5s: past 1.2s
+	e.srv.FailNext(1, callbacktest.Delay(400*time.Millisecond).ForToken(slow))
+	e.srv.FailNext(1, callbacktest.Delay(5*time.Second).ForToken(hung))
+	h := func(ctx context.Context, m callback.Message) ([]callback.Output, error) {
+		if m.Token.Reveal() == slow {
+			time.Sleep(500 * time.Millisecond)
+		}
+		return nil, nil
+	}
+	var res results
+	fn := worker.LambdaHandler(e.cb, h, func(o *worker.LambdaOptions) {
+		o.DeadlineMargin = 800 * time.Millisecond // handlers cut at 800ms, reports at 1.2s
+		o.OnResult = res.add
+		o.Logger = e.logger("lambda")
+	})
+	resp := invoke(t, fn, 1600*time.Millisecond,
+		record("slow", slow, slowARN, nil, callbacktest.MessageStatusExecuting),
+		record("hung", hung, hungARN, nil, callbacktest.MessageStatusExecuting),
+	)
+	if got := listed(resp); !slices.Equal(got, []string{"hung"}) {
+		t.Errorf("listed %v, want [hung]", got)
+	}
+	if st, _ := e.srv.Step(slow); st.Status != callbacktest.StatusSucceeded {
+		t.Errorf("the report under way at the handlers' cut: %+v; want it completed", st)
+	}
+	if st, _ := e.srv.Step(hung); st.Status != callbacktest.StatusExecuting {
+		t.Errorf("the report cut short: %+v; want the step still executing", st)
+	}
+	if r := byMessage(res.list())["hung"]; r.Outcome != worker.Left || !errors.Is(r.Err, worker.ErrShutdown) {
+		t.Errorf("hung: %v %v; want Left, ErrShutdown", r.Outcome, r.Err)
+	}
+}
