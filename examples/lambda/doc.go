@@ -1,0 +1,59 @@
+// Command lambda is an AWS Lambda function that completes SageMaker
+// Pipelines callback steps from their SQS queue, ready to build and deploy:
+// worker.LambdaHandler around a handler (train) that stands for your work.
+//
+// Build it for the provided.al2023 runtime (arm64 shown; amd64 works too):
+//
+//	GOOS=linux GOARCH=arm64 go build -tags lambda.norpc -o bootstrap ./examples/lambda
+//	zip function.zip bootstrap
+//
+// Create the function with runtime provided.al2023, architecture arm64 and
+// handler bootstrap, and a role allowed sagemaker:SendPipelineExecutionStepSuccess
+// and sagemaker:SendPipelineExecutionStepFailure (plus what the SQS event source
+// mapping needs: sqs:ReceiveMessage, sqs:DeleteMessage,
+// sqs:GetQueueAttributes). Connect the step's queue with an event source
+// mapping whose FunctionResponseTypes is ["ReportBatchItemFailures"]: the
+// function lists the records to deliver again, and Lambda deletes the others.
+// Give the queue a visibility timeout of at least six times the function's
+// timeout, and a redrive policy to a dead-letter queue, where malformed
+// messages end.
+//
+// Settings, from the function's environment, all optional:
+//
+//	CALLBACK_CONCURRENCY       the most steps worked on at once in one
+//	                           invocation (LambdaOptions.Concurrency);
+//	                           0 or unset: the whole batch
+//	CALLBACK_DEADLINE_MARGIN   how long before the function's timeout the
+//	                           handlers still running are cancelled and their
+//	                           records listed (LambdaOptions.DeadlineMargin),
+//	                           as 1s or 500ms; unset: 1s
+//	MODEL_BUCKET               the bucket in the model_uri output; unset: models
+//	AWS_LAMBDA_LOG_LEVEL       DEBUG, INFO (the default), WARN or ERROR; the log
+//	                           is JSON on standard error, tokens redacted
+//	AWS_ENDPOINT_URL_SAGEMAKER the SageMaker endpoint, for trying the function
+//	                           locally against examples/localserver (the AWS
+//	                           SDK's own setting)
+//
+// A setting that cannot be read stops the function at its start, with a
+// message saying which and why.
+//
+// Try it locally with AWS's Lambda Runtime Interface Emulator and the local
+// SageMaker fake:
+//
+//	go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
+//	go run ./examples/localserver -addr 127.0.0.1:8080 -token AbCdE12345 &
+//	go build -tags lambda.norpc -o /tmp/bootstrap ./examples/lambda
+//	AWS_ENDPOINT_URL_SAGEMAKER=http://127.0.0.1:8080 AWS_REGION=us-east-1 \
+//	AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=SECRETEXAMPLE \
+//	AWS_EC2_METADATA_DISABLED=true AWS_LAMBDA_FUNCTION_TIMEOUT=30 \
+//	aws-lambda-rie --runtime-interface-emulator-address 127.0.0.1:9000 \
+//		--runtime-api-address 127.0.0.1:9001 /tmp/bootstrap &
+//	curl -d '{"Records":[{"messageId":"m1","body":"{\"token\":\"AbCdE12345\",\"pipelineExecutionArn\":\"arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/x\",\"arguments\":{\"model\":\"churn\",\"epochs\":3},\"status\":\"Executing\"}"}]}' \
+//		http://127.0.0.1:9000/2015-03-31/functions/function/invocations
+//
+// The answer is {"batchItemFailures":null}: nothing to deliver again; the
+// localserver's log shows the SendPipelineExecutionStepSuccess it answered.
+// Invoke it again and the report is answered as the first ("replayed": the
+// same ClientRequestToken); add a record whose body is not a step's message
+// and its messageId is listed.
+package main

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"go.uber.org/goleak"
+
+	"github.com/stepcallback/sagemaker-callback/callback/callbacktest"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// localAWS points the standard AWS configuration at srv, as the package doc
+// shows for a local run.
+func localAWS(t *testing.T, srv *callbacktest.Server) {
+	t.Setenv("AWS_ENDPOINT_URL_SAGEMAKER", srv.URL())
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", callbacktest.AccessKeyID)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", callbacktest.SecretAccessKey)
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	none := filepath.Join(t.TempDir(), "none")
+	t.Setenv("AWS_CONFIG_FILE", none)
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", none)
+}
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestFunction(t *testing.T) {
+	srv := callbacktest.NewServer()
+	defer srv.Close()
+	localAWS(t, srv)
+	fn, err := newFunction(context.Background(), env(map[string]string{"MODEL_BUCKET": "b", "CALLBACK_CONCURRENCY": "2", "AWS_LAMBDA_LOG_LEVEL": "error"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, goodARN := srv.NewStep()
+	bad, badARN := srv.NewStep()
+	resp, err := fn(context.Background(), events.SQSEvent{Records: []events.SQSMessage{
+		{MessageId: "good", Body: callbacktest.StepMessage(good, goodARN, map[string]any{"model": "churn", "epochs": 3}, callbacktest.MessageStatusExecuting)},
+		{MessageId: "bad", Body: callbacktest.StepMessage(bad, badARN, nil, callbacktest.MessageStatusExecuting)},
+		{MessageId: "junk", Body: "hello"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "junk" {
+		t.Errorf("BatchItemFailures %v; want only junk", resp.BatchItemFailures)
+	}
+	st, _ := srv.Step(good)
+	want := []callbacktest.Output{{Name: "model_uri", Value: "s3://b/churn/model.tar.gz"}, {Name: "epochs", Value: "3"}}
+	if st.Status != callbacktest.StatusSucceeded || len(st.Outputs) != 2 || st.Outputs[0] != want[0] || st.Outputs[1] != want[1] {
+		t.Errorf("good step %+v", st)
+	}
+	st, _ = srv.Step(bad)
+	if st.Status != callbacktest.StatusFailed || st.FailureReason != `the argument "model" is missing or empty` {
+		t.Errorf("bad step %+v", st)
+	}
+}
+
+func TestFunctionBadSettings(t *testing.T) {
+	for _, m := range []map[string]string{
+		{"CALLBACK_CONCURRENCY": "many"},
+		{"CALLBACK_CONCURRENCY": "-1"},
+		{"CALLBACK_DEADLINE_MARGIN": "1"},
+		{"AWS_LAMBDA_LOG_LEVEL": "loud"},
+	} {
+		if _, err := newFunction(context.Background(), env(m)); err == nil {
+			t.Errorf("%v: no error", m)
+		}
+	}
+}
