@@ -38,35 +38,41 @@ func (e *PanicError) Error() string {
 // t.Fatal and t.FailNow do) instead of returning.
 var errGoexit = errors.New("handler called runtime.Goexit instead of returning")
 
-// call runs h for msg on a goroutine of its own, so that nothing the handler
-// does can stop the caller: a panic becomes a *PanicError (logged to log
-// with its stack) and runtime.Goexit errGoexit, and the error h returns is
-// read at once, on that goroutine (see handlerError). The error call returns
-// is nil or a *safeError, whose text holds no raw token of msg and cannot
-// panic; its caller needs nothing more of the error chain beneath it.
-func call(ctx context.Context, h Handler, msg callback.Message, log *slog.Logger) ([]callback.Output, error) {
-	type result struct {
-		outs  []callback.Output
-		err   error
-		stack []byte // of a panic
-	}
-	c := make(chan result, 1)
+// handled is what one run of a handler gave: its outputs, or its error,
+// already made safe by goHandler.
+type handled struct {
+	outs []callback.Output
+	err  error
+}
+
+// goHandler runs h for msg on a goroutine of its own, so that nothing the
+// handler does can stop the caller: a panic becomes a *PanicError (logged to
+// log with its stack) and runtime.Goexit errGoexit, and the error h returns
+// is read at once, on that goroutine (see handlerError). The error is nil or
+// a *safeError, whose text holds no raw token of msg and cannot panic. The
+// channel receives the outcome once the handler is done.
+func goHandler(ctx context.Context, h Handler, msg callback.Message, log *slog.Logger) <-chan handled {
+	c := make(chan handled, 1)
 	go func() {
-		res := result{err: errGoexit} // unless the handler returns or panics
+		res := handled{err: errGoexit} // unless the handler returns or panics
 		defer func() { c <- res }()
 		defer func() {
 			if v := recover(); v != nil {
-				res = result{err: &PanicError{Value: v, text: redact(text(v), msg.Token)}, stack: debug.Stack()}
+				pe := &PanicError{Value: v, text: redact(text(v), msg.Token)}
+				res = handled{err: redactError(pe, msg.Token)}
+				log.LogAttrs(ctx, slog.LevelError, "worker: the handler panicked; failing the step", slog.Any("token", msg.Token),
+					slog.String("panic", pe.text), slog.String("stack", redact(string(debug.Stack()), msg.Token)))
 			}
 		}()
 		outs, err := h(ctx, msg)
-		res = result{outs: outs, err: handlerError(err, msg.Token)}
+		res = handled{outs: outs, err: handlerError(err, msg.Token)}
 	}()
-	res := <-c
-	if res.stack != nil {
-		log.LogAttrs(ctx, slog.LevelError, "worker: the handler panicked; failing the step", slog.Any("token", msg.Token),
-			slog.String("panic", res.err.(*PanicError).text), slog.String("stack", redact(string(res.stack), msg.Token)))
-	}
+	return c
+}
+
+// call runs h for msg with goHandler and waits until it is done.
+func call(ctx context.Context, h Handler, msg callback.Message, log *slog.Logger) ([]callback.Output, error) {
+	res := <-goHandler(ctx, h, msg, log)
 	return res.outs, redactError(res.err, msg.Token)
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -126,7 +125,7 @@ func LambdaHandler(cb *callback.Client, h Handler, optFns ...func(*LambdaOptions
 	if log == nil {
 		log = slog.Default()
 	}
-	obs := newLambdaObserver(o.TracerProvider, o.MeterProvider)
+	tel := newTelemetry(o.TracerProvider, o.MeterProvider, log)
 	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		switch {
 		case cb == nil:
@@ -134,7 +133,7 @@ func LambdaHandler(cb *callback.Client, h Handler, optFns ...func(*LambdaOptions
 		case h == nil:
 			return events.SQSEventResponse{}, errors.New("worker: LambdaHandler has no handler")
 		}
-		b := &batch{cb: cb, h: h, opts: &o, log: log, obs: obs}
+		b := &batch{cb: cb, h: h, opts: &o, log: log, tel: &tel}
 		return b.run(ctx, ev.Records), nil
 	}
 }
@@ -145,7 +144,7 @@ type batch struct {
 	h    Handler
 	opts *LambdaOptions
 	log  *slog.Logger
-	obs  *lambdaObserver // nil without providers
+	tel  *telemetry
 
 	ctx  context.Context // the invocation's, for the log
 	hctx context.Context // the handlers': ends DeadlineMargin before the deadline
@@ -153,12 +152,10 @@ type batch struct {
 
 	results []Result // one per record, in the batch's order
 
-	// With a TracerProvider: each record's span, and the context that
-	// StartSpan returned for it (from rctx).
+	// Each record's span (nil without a TracerProvider), and rctx with it.
 	spans    []tracing.Span
 	spanCtxs []context.Context
-	cut      time.Time            // the handlers' deadline; zero without one
-	cancels  []context.CancelFunc // of the steps' handler contexts
+	cut      time.Time // the handlers' deadline; zero without one
 
 	mu      sync.Mutex
 	closed  bool           // the function is returning: outcomes are dropped
@@ -190,11 +187,6 @@ func (b *batch) run(ctx context.Context, records []events.SQSMessage) events.SQS
 		b.rctx, cancelR = context.WithDeadlineCause(ctx, deadline.Add(-margin/2), ErrShutdown)
 		defer cancelR()
 	}
-	defer func() {
-		for _, cancel := range b.cancels {
-			cancel()
-		}
-	}()
 
 	// Scan the batch: parse every record and group them by step, so that
 	// a stop in the batch is known before any handler starts.
@@ -202,7 +194,14 @@ func (b *batch) run(ctx context.Context, records []events.SQSMessage) events.SQS
 		steps   []*lambdaStep
 		byToken = make(map[callback.Token]*lambdaStep)
 	)
-	b.obs.received(b, records)
+	b.spans = make([]tracing.Span, len(records))
+	b.spanCtxs = make([]context.Context, len(records))
+	now := time.Now()
+	for i, rec := range records {
+		b.spanCtxs[i], b.spans[i] = b.tel.start(b.rctx, rec.MessageId)
+		b.tel.received(b.ctx, rec.Attributes, now)
+	}
+	b.tel.hold(b.ctx, int64(len(records)))
 	for i, rec := range records {
 		res := &b.results[i]
 		res.MessageID = rec.MessageId
@@ -211,7 +210,7 @@ func (b *batch) run(ctx context.Context, records []events.SQSMessage) events.SQS
 		}
 		msg, err := callback.ParseMessage([]byte(rec.Body))
 		if err != nil {
-			res.Outcome, res.Err = Malformed, err
+			res.Outcome, res.Err = Malformed, malformedError(err, rec.Body)
 			b.settled[i] = true
 			b.done(i)
 			continue
@@ -219,8 +218,14 @@ func (b *batch) run(ctx context.Context, records []events.SQSMessage) events.SQS
 		res.Token, res.ExecutionARN, res.Status = msg.Token, msg.ExecutionARN, msg.Status
 		s := byToken[msg.Token]
 		if s == nil {
-			s = &lambdaStep{tok: msg.Token, hctx: b.hctx, rctx: b.rctx}
-			b.obs.withSpan(b, s, i)
+			// The step's handler and report run with its first record's
+			// span, so that their spans (the SDK's among them) nest under it.
+			s = &lambdaStep{tok: msg.Token, rctx: b.spanCtxs[i], hctx: b.spanCtxs[i]}
+			if !b.cut.IsZero() {
+				var cancel context.CancelFunc
+				s.hctx, cancel = context.WithDeadlineCause(s.rctx, b.cut, ErrShutdown)
+				defer cancel()
+			}
 			byToken[msg.Token] = s
 			steps = append(steps, s)
 		}
@@ -297,16 +302,15 @@ func (b *batch) run(ctx context.Context, records []events.SQSMessage) events.SQS
 	return resp
 }
 
-// do works on one step: the stop's report, or the handler and its report.
-// It returns without settling when the time is out: the step's records are
-// then listed.
+// do works on one step: the stop's report, or the handler and its report,
+// by the Worker's rules (goHandler, report). It returns without settling
+// when the time is out: the step's records are then listed.
 func (b *batch) do(s *lambdaStep) {
-	tok := s.tok
 	if s.stop {
 		if s.rctx.Err() != nil {
 			return
 		}
-		_, err := b.cb.Fail(s.rctx, tok, stoppingReason)
+		_, err := b.cb.Fail(s.rctx, s.tok, stoppingReason)
 		b.settle(s, ErrStopping, err)
 		return
 	}
@@ -314,89 +318,29 @@ func (b *batch) do(s *lambdaStep) {
 		return
 	}
 	start := time.Now()
-	outs, herr := b.call(s.hctx, s.msg)
-	b.obs.handled(b.ctx, time.Since(start))
-	if s.hctx.Err() != nil {
-		// Cut short: not reported, whatever the handler returned.
-		return
-	}
-	var err error
-	if herr != nil {
-		_, err = b.cb.Fail(s.rctx, tok, callback.NewReason(lambdaErrorText(herr, tok)))
-	} else {
-		_, err = b.cb.Succeed(s.rctx, tok, outs)
-		var ce *callback.Error
-		if errors.Is(err, callback.ErrInvalid) && errors.As(err, &ce) && ce.Attempts == 0 {
-			// Outputs refused before sending (more than 50): no retry
-			// would make them valid, so the step fails with that error.
-			herr = fmt.Errorf("worker: the handler's outputs were refused: %w", err)
-			_, err = b.cb.Fail(s.rctx, tok, callback.NewReason(lambdaErrorText(herr, tok)))
-		}
-	}
-	b.settle(s, herr, err)
-}
-
-// errGoexit is the error of a handler that called runtime.Goexit.
-var errGoexit = errors.New("worker: the handler called runtime.Goexit without returning")
-
-// call runs the handler with ctx on a goroutine of its own, so that a panic,
-// or a runtime.Goexit, becomes an error; it waits for it, or for ctx to end.
-func (b *batch) call(ctx context.Context, msg callback.Message) ([]callback.Output, error) {
-	type outcome struct {
-		outs []callback.Output
-		err  error
-	}
-	ch := make(chan outcome, 1)
-	go func() {
-		var o outcome
-		returned := false
-		defer func() {
-			if !returned {
-				if v := recover(); v != nil {
-					o.err = &PanicError{Value: v}
-					b.log.LogAttrs(ctx, slog.LevelError, "worker: the handler panicked; failing the step",
-						slog.Any("token", msg.Token),
-						slog.String("panic", lambdaErrorText(o.err, msg.Token)),
-						slog.String("stack", redact(string(debug.Stack()), msg.Token)))
-				} else {
-					o.err = errGoexit
-				}
-			}
-			ch <- o
-		}()
-		o.outs, o.err = b.h(ctx, msg)
-		returned = true
-	}()
+	var res handled
 	select {
-	case o := <-ch:
-		return o.outs, o.err
-	case <-ctx.Done():
+	case res = <-goHandler(s.hctx, b.h, s.msg, b.log):
+	case <-s.hctx.Done():
 		// A handler that ignores its context is not waited for.
-		return nil, context.Cause(ctx)
 	}
+	b.tel.handlerTook(b.ctx, time.Since(start))
+	if s.hctx.Err() != nil {
+		return // cut short: not reported, whatever the handler returned
+	}
+	why, err := report(s.rctx, b.cb, s.tok, res.outs, res.err)
+	b.settle(s, why, err)
 }
 
 // settle records the outcome of a step's report for each of its records.
-// herr is the handler's error (or ErrStopping), err the report's.
-func (b *batch) settle(s *lambdaStep, herr, err error) {
-	var out Outcome
-	switch {
-	case err == nil:
-		out = Succeeded
-		if herr != nil {
-			out = Failed
-		}
-	case errors.Is(err, callback.ErrConflict), errors.Is(err, callback.ErrNotFound):
-		out, herr = Settled, err
-	default:
-		out, herr = Left, err
-		if s.rctx.Err() != nil { // the report was cut by the deadline
-			herr = fmt.Errorf("%w: %w", context.Cause(s.rctx), err)
-		}
+// why explains the step's outcome (the handler's error, ErrStopping, or nil),
+// err is the report's.
+func (b *batch) settle(s *lambdaStep, why, err error) {
+	out, why := outcome(why, err)
+	if out == Left && s.rctx.Err() != nil { // the report was cut by the deadline
+		why = fmt.Errorf("%w: %w", context.Cause(s.rctx), why)
 	}
-	if herr != nil {
-		herr = redactError(herr, s.tok)
-	}
+	why = redactError(why, s.tok)
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
@@ -404,7 +348,7 @@ func (b *batch) settle(s *lambdaStep, herr, err error) {
 	}
 	for _, i := range s.recs {
 		b.settled[i] = true
-		b.results[i].Outcome, b.results[i].Err = out, herr
+		b.results[i].Outcome, b.results[i].Err = out, why
 		b.results[i].Deleted = out != Left
 	}
 	b.calls.Add(1)
@@ -418,7 +362,11 @@ func (b *batch) settle(s *lambdaStep, herr, err error) {
 // done logs a record's result, ends its span and gives it to OnResult.
 func (b *batch) done(i int) {
 	res := b.results[i]
-	b.obs.done(b, i, res.Outcome)
+	b.tel.result(b.spanCtxs[i], &res)
+	if b.spans[i] != nil {
+		b.spans[i].End()
+	}
+	b.tel.hold(b.ctx, -1)
 	level, msg := slog.LevelInfo, "worker: step completed"
 	switch res.Outcome {
 	case Settled:
@@ -437,49 +385,11 @@ func (b *batch) done(i int) {
 			attrs = append(attrs, slog.Int("receive_count", res.ReceiveCount))
 		}
 		if res.Err != nil {
-			attrs = append(attrs, slog.String("error", lambdaErrorText(res.Err, res.Token)))
+			attrs = append(attrs, slog.String("error", redact(text(res.Err), res.Token)))
 		}
 		b.log.LogAttrs(b.ctx, level, msg, attrs...)
 	}
 	if b.opts.OnResult != nil {
 		b.opts.OnResult(res)
 	}
-}
-
-// lambdaErrorText returns err's text with any raw token replaced by its
-// redacted form.
-func lambdaErrorText(err error, tok callback.Token) string {
-	text, _ := errorText(err)
-	return redact(text, tok)
-}
-
-// errorText returns err.Error(), and true; or, when the Error method panics
-// (a typed nil, say), a text that says so, and false.
-func errorText(err error) (s string, ok bool) {
-	defer func() {
-		if recover() != nil {
-			s, ok = fmt.Sprintf("an error of type %T whose Error method panicked", err), false
-		}
-	}()
-	return err.Error(), true
-}
-
-// redactedError is an error whose text has the raw token replaced by its
-// redacted form; errors.Is and errors.As still reach the error beneath.
-type redactedError struct {
-	text string
-	err  error
-}
-
-func (e *redactedError) Error() string { return e.text }
-func (e *redactedError) Unwrap() error { return e.err }
-
-// redactError returns err, or a redactedError around it when its text shows
-// the raw token or cannot be read.
-func redactError(err error, tok callback.Token) error {
-	text, ok := errorText(err)
-	if red := redact(text, tok); !ok || red != text {
-		return &redactedError{text: red, err: err}
-	}
-	return err
 }

@@ -3,6 +3,7 @@ package worker_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -11,7 +12,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
-	"github.com/aws/smithy-go/metrics"
 	"github.com/aws/smithy-go/tracing"
 
 	"github.com/stepcallback/sagemaker-callback/callback"
@@ -20,135 +20,15 @@ import (
 	"github.com/stepcallback/sagemaker-callback/retry"
 )
 
-// recTracer is a tracing.TracerProvider that records its spans; a span's
-// parent is the span on the context it was started with.
-type recTracer struct {
-	mu    sync.Mutex
-	spans []*recSpan
-}
-
-func (p *recTracer) Tracer(string, ...tracing.TracerOption) tracing.Tracer { return p }
-
-func (p *recTracer) StartSpan(ctx context.Context, name string, opts ...tracing.SpanOption) (context.Context, tracing.Span) {
-	var o tracing.SpanOptions
-	for _, fn := range opts {
-		fn(&o)
-	}
-	s := &recSpan{p: p, name: name, kind: o.Kind, props: map[any]any{}}
-	for k, v := range o.Properties.Values() {
-		s.props[k] = v
-	}
-	if parent, ok := tracing.GetSpan(ctx); ok {
-		s.parent, _ = parent.(*recSpan)
-	}
-	p.mu.Lock()
-	p.spans = append(p.spans, s)
-	p.mu.Unlock()
-	return tracing.WithSpan(ctx, s), s
-}
-
-func (p *recTracer) list() []*recSpan {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]*recSpan(nil), p.spans...)
-}
-
-type recSpan struct {
-	p      *recTracer
-	name   string
-	kind   tracing.SpanKind
-	parent *recSpan
-	props  map[any]any
-	status tracing.SpanStatus
-	ends   int
-}
-
-func (s *recSpan) Name() string { return s.name }
-func (s *recSpan) Context() tracing.SpanContext {
-	return tracing.SpanContext{TraceID: "t", SpanID: fmt.Sprintf("%p", s)}
-}
-func (s *recSpan) AddEvent(string, ...tracing.EventOption) {}
-func (s *recSpan) SetStatus(st tracing.SpanStatus) {
-	s.p.mu.Lock()
-	s.status = st
-	s.p.mu.Unlock()
-}
-func (s *recSpan) SetProperty(k, v any) {
-	s.p.mu.Lock()
-	s.props[k] = v
-	s.p.mu.Unlock()
-}
-func (s *recSpan) End() {
-	s.p.mu.Lock()
-	s.ends++
-	s.p.mu.Unlock()
-}
-
-// recMeter is a metrics.MeterProvider that records what its counters and
-// histograms get, by instrument name.
-type recMeter struct {
-	metrics.NopMeter
-	mu   sync.Mutex
-	recs map[string][]recPoint
-}
-
-type recPoint struct {
-	v     float64
-	props map[any]any
-}
-
-func (m *recMeter) Meter(string, ...metrics.MeterOption) metrics.Meter { return m }
-
-func (m *recMeter) add(name string, v float64, opts []metrics.RecordMetricOption) {
-	var o metrics.RecordMetricOptions
-	for _, fn := range opts {
-		fn(&o)
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.recs == nil {
-		m.recs = map[string][]recPoint{}
-	}
-	m.recs[name] = append(m.recs[name], recPoint{v, o.Properties.Values()})
-}
-
-func (m *recMeter) points(name string) []recPoint {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return append([]recPoint(nil), m.recs[name]...)
-}
-
-type recInstrument struct {
-	m    *recMeter
-	name string
-}
-
-func (i recInstrument) Add(_ context.Context, v int64, opts ...metrics.RecordMetricOption) {
-	i.m.add(i.name, float64(v), opts)
-}
-func (i recInstrument) Record(_ context.Context, v float64, opts ...metrics.RecordMetricOption) {
-	i.m.add(i.name, v, opts)
-}
-
-func (m *recMeter) Int64Counter(name string, _ ...metrics.InstrumentOption) (metrics.Int64Counter, error) {
-	return recInstrument{m, name}, nil
-}
-func (m *recMeter) Int64UpDownCounter(name string, _ ...metrics.InstrumentOption) (metrics.Int64UpDownCounter, error) {
-	return recInstrument{m, name}, nil
-}
-func (m *recMeter) Float64Histogram(name string, _ ...metrics.InstrumentOption) (metrics.Float64Histogram, error) {
-	return recInstrument{m, name}, nil
-}
-
 // With a TracerProvider, each record has its span with its outcome, and the
 // handler's context and the report's SDK spans are under it; with a
 // MeterProvider, the records are counted by outcome, their age and the
 // handlers' durations recorded, and nothing is left in flight.
 func TestLambdaTracesAndMetrics(t *testing.T) {
 	e := newEnv(t)
-	tp, mp := &recTracer{}, &recMeter{}
+	rec := &recorder{} // telemetry_test.go
 	opts := e.srv.Client().Options()
-	opts.TracerProvider = tp
+	opts.TracerProvider = rec
 	cb := callback.New(sagemaker.New(opts), func(o *callback.Options) {
 		o.Retry = retry.Policy{MaxAttempts: 2, InitialInterval: time.Millisecond, MaxInterval: time.Millisecond}
 	})
@@ -161,8 +41,8 @@ func TestLambdaTracesAndMetrics(t *testing.T) {
 		return a.handle(ctx, m)
 	}
 	fn := worker.LambdaHandler(cb, h, func(o *worker.LambdaOptions) {
-		o.TracerProvider = tp
-		o.MeterProvider = mp
+		o.TracerProvider = rec
+		o.MeterProvider = rec
 		o.Logger = e.logger("lambda")
 	})
 	okTok, okARN := e.srv.NewStep()
@@ -180,8 +60,11 @@ func TestLambdaTracesAndMetrics(t *testing.T) {
 	}
 	invoke(t, fn, 10*time.Second, recs...)
 
+	rec.mu.Lock()
+	spans := slices.Clone(rec.spans) // all ended: the function has returned
+	rec.mu.Unlock()
 	msgSpans := map[string]*recSpan{}
-	for _, s := range tp.list() {
+	for _, s := range spans {
 		if s.name == "callback.worker.message" {
 			msgSpans[fmt.Sprint(s.props["messaging.message.id"])] = s
 		}
@@ -190,11 +73,10 @@ func TestLambdaTracesAndMetrics(t *testing.T) {
 	if len(msgSpans) != len(wantOutcome) {
 		t.Fatalf("%d message spans, want %d", len(msgSpans), len(wantOutcome))
 	}
-	tp.mu.Lock()
 	for id, want := range wantOutcome {
 		s := msgSpans[id]
-		if s == nil || s.props["callback.outcome"] != want || s.ends != 1 || s.kind != tracing.SpanKindConsumer {
-			t.Errorf("span of %s: %+v; want outcome %s, ended once, consumer", id, s, want)
+		if s == nil || s.props["callback.outcome"] != want || !s.ended || s.kind != tracing.SpanKindConsumer {
+			t.Errorf("span of %s: %+v; want outcome %s, ended, consumer", id, s, want)
 			continue
 		}
 		for _, v := range s.props {
@@ -211,7 +93,7 @@ func TestLambdaTracesAndMetrics(t *testing.T) {
 	// The SDK's operation spans of each report are children of the record's.
 	for id, op := range map[string]string{"ok": callbacktest.OpSuccess, "fail": callbacktest.OpFailure, "stop": callbacktest.OpFailure} {
 		found := false
-		for _, s := range tp.spans {
+		for _, s := range spans {
 			if s.parent == msgSpans[id] && strings.Contains(s.name, op) {
 				found = true
 			}
@@ -220,7 +102,6 @@ func TestLambdaTracesAndMetrics(t *testing.T) {
 			t.Errorf("no SDK span of %s under the span of %s", op, id)
 		}
 	}
-	tp.mu.Unlock()
 	for tok, id := range map[string]string{okTok: "ok", failTok: "fail"} {
 		if s, _ := handlerSpans.Load(tok); s != msgSpans[id] {
 			t.Errorf("the handler of %s ran without its record's span on its context", id)
@@ -228,29 +109,29 @@ func TestLambdaTracesAndMetrics(t *testing.T) {
 	}
 
 	counts := map[string]int{}
-	for _, p := range mp.points("callback.worker.messages") {
-		counts[fmt.Sprint(p.props["outcome"])] += int(p.v)
+	for _, p := range rec.of("callback.worker.messages") {
+		counts[fmt.Sprint(p.props["outcome"])] += int(p.value)
 	}
 	if counts["succeeded"] != 1 || counts["failed"] != 2 || counts["malformed"] != 1 || len(counts) != 3 {
 		t.Errorf("callback.worker.messages %v", counts)
 	}
 	inflight := 0.0
-	for _, p := range mp.points("callback.worker.inflight") {
-		inflight += p.v
+	for _, p := range rec.of("callback.worker.inflight") {
+		inflight += p.value
 	}
-	if inflight != 0 || len(mp.points("callback.worker.inflight")) == 0 {
+	if inflight != 0 || len(rec.of("callback.worker.inflight")) == 0 {
 		t.Errorf("callback.worker.inflight ends at %v", inflight)
 	}
-	if n := len(mp.points("callback.worker.handler.duration")); n != 2 {
+	if n := len(rec.of("callback.worker.handler.duration")); n != 2 {
 		t.Errorf("%d handler durations, want 2 (the stopped step's handler does not run)", n)
 	}
-	ages := mp.points("callback.worker.message.age")
+	ages := rec.of("callback.worker.message.age")
 	if len(ages) != 4 {
 		t.Errorf("%d ages, want 4", len(ages))
 	}
 	for _, p := range ages {
-		if p.v < 1.9 || p.v > 60 {
-			t.Errorf("message age %vs, want about 2s", p.v)
+		if p.value < 1.9 || p.value > 60 {
+			t.Errorf("message age %vs, want about 2s", p.value)
 		}
 	}
 }

@@ -438,8 +438,8 @@ func TestLambdaHandlerOddities(t *testing.T) {
 	var res results
 	fn := worker.LambdaHandler(e.cb, h, func(o *worker.LambdaOptions) { o.OnResult = res.add; o.Logger = e.logger("lambda") })
 	reasons := map[string]string{
-		"typed-nil": "an error of type *worker_test.myErr whose Error method panicked",
-		"goexit":    "worker: the handler called runtime.Goexit without returning",
+		"typed-nil": "handler returned a nil *worker_test.myErr as its error",
+		"goexit":    "handler called runtime.Goexit instead of returning",
 		"outputs":   "worker: the handler's outputs were refused",
 	}
 	var recs []events.SQSMessage
