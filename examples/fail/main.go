@@ -109,12 +109,14 @@ func local(ctx context.Context, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "  status %s, completions %d\n  reason %q\n", step.Status, step.Completions, step.FailureReason)
 
 	// A second report with another reason is refused: the first one stands.
+	// (The fake's choice: AWS does not document what the service answers.)
 	_, err = callback.Fail(ctx, tok, callback.MustParseReason("a different reason"))
 	if !errors.Is(err, callback.ErrConflict) {
 		fmt.Fprintf(stderr, "fail: a second report with another reason should conflict, got %v\n", err)
 		return cli.ExitFailed
 	}
-	fmt.Fprintln(stdout, "\na second report with another reason is refused as a conflict:")
+	fmt.Fprintln(stdout, "\na second report with another reason is refused as a conflict")
+	fmt.Fprintln(stdout, "(the fake's choice; AWS does not document what the service answers):")
 	fmt.Fprintf(stdout, "  %v\n", err)
 	return cli.ExitOK
 }
