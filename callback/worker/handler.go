@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/stepcallback/sagemaker-callback/callback"
+	"github.com/stepcallback/sagemaker-callback/callback/internal/errtext"
 )
 
 // This file holds the rules for one message that do not depend on how the
@@ -108,34 +109,9 @@ func redactError(err error, tok callback.Token) error {
 	return &safeError{text: redact(text(err), tok), err: err}
 }
 
-// text returns v's text, from its Error or String method or as fmt.Sprint
-// gives it, or, when that panics, says so: "(*pkg.T).Error panicked: boom".
-func text(v any) (s string) {
-	method := "String"
-	defer func() {
-		if p := recover(); p != nil {
-			s = fmt.Sprintf("(%T).%s panicked: %s", v, method, sprint(p))
-		}
-	}()
-	switch v := v.(type) {
-	case error:
-		method = "Error"
-		return v.Error()
-	case fmt.Stringer:
-		return v.String()
-	}
-	return fmt.Sprint(v)
-}
-
-// sprint returns fmt.Sprint(v), or v's type when that panics.
-func sprint(v any) (s string) {
-	defer func() {
-		if recover() != nil {
-			s = fmt.Sprintf("a %T", v)
-		}
-	}()
-	return fmt.Sprint(v)
-}
+// text returns v's text, even when its Error or String method panics
+// (errtext.Value).
+func text(v any) string { return errtext.Value(v) }
 
 // redact replaces the raw token in s by its redacted form.
 func redact(s string, tok callback.Token) string {

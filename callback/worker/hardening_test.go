@@ -52,11 +52,11 @@ func TestHandlerCannotHurtWorker(t *testing.T) {
 		reason string // the FailureReason's prefix
 	}{
 		{"typed nil", func() error { var e *derefErr; return e }, "handler returned a nil *worker_test.derefErr as its error"},
-		{"panicking Error", func() error { return panicErr{} }, "(worker_test.panicErr).Error panicked: bad error"},
+		{"panicking Error", func() error { return panicErr{} }, "error of type worker_test.panicErr: its Error method panicked: bad error"},
 		{"wrapped panicking Error", func() error { return fmt.Errorf("job: %w", panicErr{}) }, "job: %!v(PANIC=Error method: bad error)"},
 		{"panicking Unwrap", func() error { return panicUnwrap{} }, "unwrap bomb"},
-		{"panic with a panicking String", func() error { panic(panicStringer{}) }, "handler panicked: (worker_test.panicStringer).String panicked: bad string"},
-		{"panic with a nested panicking String", func() error { panic(nestedStringer{}) }, "handler panicked: (worker_test.nestedStringer).String panicked: "},
+		{"panic with a panicking String", func() error { panic(panicStringer{}) }, "handler panicked: value of type worker_test.panicStringer: its String method panicked: bad string"},
+		{"panic with a nested panicking String", func() error { panic(nestedStringer{}) }, "handler panicked: value of type worker_test.nestedStringer: its String method panicked: "},
 		{"panic(nil)", func() error { panic(nil) }, "handler panicked: panic called with nil argument"},
 		{"Goexit", func() error { runtime.Goexit(); return nil }, "handler called runtime.Goexit instead of returning"},
 	}

@@ -43,3 +43,36 @@ func TestOf(t *testing.T) {
 		}
 	}
 }
+
+// nestedStringer's String panics with a value whose String panics: fmt
+// recovers the first panic but not the second.
+type nestedStringer struct{}
+
+func (nestedStringer) String() string { panic(stringer{}) }
+
+type stringer struct{}
+
+func (stringer) String() string { panic("bad string") }
+
+// panicNested's Error panics with such a value.
+type panicNested struct{}
+
+func (panicNested) Error() string { panic(nestedStringer{}) }
+
+func TestValue(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		v    any
+		want string
+	}{
+		{"string", "boom", "boom"},
+		{"error", errors.New("disk full"), "disk full"},
+		{"panicking String", stringer{}, "value of type errtext_test.stringer: its String method panicked: bad string"},
+		{"nested panicking String", nestedStringer{}, "value of type errtext_test.nestedStringer: its String method panicked: %!v(PANIC=String method: bad string)"},
+		{"Error panicking with a nested value", panicNested{}, "error of type errtext_test.panicNested: its Error method panicked: a value of type errtext_test.nestedStringer that cannot be printed"},
+	} {
+		if got := errtext.Value(c.v); got != c.want {
+			t.Errorf("%s: Value = %q, want %q", c.name, got, c.want)
+		}
+	}
+}
