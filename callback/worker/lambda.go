@@ -376,19 +376,7 @@ func (b *batch) done(i int) {
 	case Malformed:
 		level, msg = slog.LevelWarn, "worker: malformed record listed in BatchItemFailures for the queue's redrive policy"
 	}
-	if b.log.Enabled(b.ctx, level) {
-		attrs := []slog.Attr{slog.String("outcome", res.Outcome.String()), slog.String("message_id", res.MessageID)}
-		if !res.Token.IsZero() {
-			attrs = append(attrs, slog.Any("token", res.Token), slog.String("status", string(res.Status)))
-		}
-		if res.ReceiveCount > 0 {
-			attrs = append(attrs, slog.Int("receive_count", res.ReceiveCount))
-		}
-		if res.Err != nil {
-			attrs = append(attrs, slog.String("error", redact(text(res.Err), res.Token)))
-		}
-		b.log.LogAttrs(b.ctx, level, msg, attrs...)
-	}
+	logResult(b.ctx, b.log, level, msg, res)
 	if b.opts.OnResult != nil {
 		b.opts.OnResult(res)
 	}

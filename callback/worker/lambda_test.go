@@ -260,12 +260,14 @@ func TestLambdaDeadline(t *testing.T) {
 	e := newEnv(t)
 	release := make(chan struct{})
 	ignored := make(chan struct{}) // closed once the ignoring handler returned
+	blocked := make(chan struct{}) // closed once the blocking handler saw its cause
 	var causes sync.Map
 	h := func(ctx context.Context, m callback.Message) ([]callback.Output, error) {
 		switch m.Arguments["do"] {
 		case "block":
 			<-ctx.Done()
 			causes.Store("block", context.Cause(ctx))
+			close(blocked)
 			return nil, ctx.Err()
 		case "ignore":
 			defer close(ignored)
@@ -295,6 +297,11 @@ func TestLambdaDeadline(t *testing.T) {
 	}
 	if elapsed < 350*time.Millisecond {
 		t.Errorf("returned after %v; the handlers should have had until 400ms", elapsed)
+	}
+	select { // the function does not wait for a cancelled handler to return
+	case <-blocked:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the blocking handler's context never ended")
 	}
 	if c, _ := causes.Load("block"); c != worker.ErrShutdown {
 		t.Errorf("the handler's context cause is %v, want ErrShutdown", c)

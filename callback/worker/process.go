@@ -191,6 +191,17 @@ func (r *run) done(ctx context.Context, res Result) {
 	if !res.Deleted {
 		level = slog.LevelWarn
 	}
+	logResult(ctx, r.w.log, level, msg, res)
+	if r.w.opts.OnResult != nil {
+		r.w.opts.OnResult(res)
+	}
+}
+
+// logResult logs res, whose Err is redacted already, with msg at level.
+func logResult(ctx context.Context, log *slog.Logger, level slog.Level, msg string, res Result) {
+	if !log.Enabled(ctx, level) {
+		return
+	}
 	attrs := []slog.Attr{slog.String("outcome", res.Outcome.String()), slog.String("message_id", res.MessageID)}
 	if !res.Token.IsZero() {
 		attrs = append(attrs, slog.Any("token", res.Token), slog.String("status", string(res.Status)))
@@ -199,12 +210,9 @@ func (r *run) done(ctx context.Context, res Result) {
 		attrs = append(attrs, slog.Int("receive_count", res.ReceiveCount))
 	}
 	if res.Err != nil {
-		attrs = append(attrs, slog.String("error", res.Err.Error()))
+		attrs = append(attrs, slog.String("error", text(res.Err)))
 	}
-	r.w.log.LogAttrs(ctx, level, msg, attrs...)
-	if r.w.opts.OnResult != nil {
-		r.w.opts.OnResult(res)
-	}
+	log.LogAttrs(ctx, level, msg, attrs...)
 }
 
 // maxErrorText bounds the text of a malformed message's error.
