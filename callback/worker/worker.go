@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"reflect"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -237,6 +238,9 @@ type Worker struct {
 //	err := w.Run(ctx)
 func New(sqsAPI SQSAPI, cb *callback.Client, h Handler, optFns ...func(*Options)) *Worker {
 	w := &Worker{api: sqsAPI, cb: cb, handler: h}
+	if v := reflect.ValueOf(sqsAPI); sqsAPI != nil && v.Kind() == reflect.Pointer && v.IsNil() {
+		w.api = nil // a nil *sqs.Client is no client: Run says so
+	}
 	o := &w.opts
 	for _, fn := range optFns {
 		fn(o)
@@ -282,7 +286,7 @@ func (w *Worker) Options() Options { return w.opts }
 // package documentation describes and returns nil.
 //
 // Run returns an error at once when the Worker cannot run (no QueueURL, no
-// SQS client, no callback client or no handler, or Run already running), and
+// SQS client (nil, or a nil pointer), no callback client or no handler, or Run already running), and
 // after shutting down when the queue does not exist. Other failures to
 // receive are logged and retried with a growing pause. A Worker may Run
 // again after Run returned.
