@@ -73,7 +73,9 @@
 // is tried at the next heartbeat, and a message whose delete ran out comes
 // back and is settled then. A hung call holds its slot no longer than its
 // bound (TestHungSQSCallsGivenUp), and Run returns within ShutdownTimeout
-// plus the bound even when every SQS call hangs (TestAllSQSCallsHang). The
+// plus the bound even when every SQS call hangs (TestAllSQSCallsHang); the
+// deletes or hand-backs of a step delivered more than once share that bound
+// (TestHungCallsOfDuplicatesShareTheBound). The
 // reports have their own bound, the callback client's retry policy.
 //
 // # Ignoring the "Stopping" message

@@ -174,6 +174,60 @@ func TestAllSQSCallsHang(t *testing.T) {
 	}
 }
 
+// The SQS calls for the deliveries of one step (a duplicate joined to the
+// running step) share one bound: when every SQS call hangs, the deletes
+// after the report hold the slot, and the hand-backs at shutdown hold Run,
+// for CallTimeout, not CallTimeout per delivery.
+func TestHungCallsOfDuplicatesShareTheBound(t *testing.T) {
+	const deliveries, shutdown, bound = 4, 200 * time.Millisecond, 500 * time.Millisecond
+	for _, finish := range []bool{true, false} {
+		t.Run(fmt.Sprintf("handler returns %v", finish), func(t *testing.T) {
+			e := newEnv(t)
+			tok, arn := e.srv.NewStep()
+			for range deliveries {
+				e.srv.SendQueueMessage(callbacktest.StepMessage(tok, arn, nil, callbacktest.MessageStatusExecuting))
+			}
+			release := make(chan struct{})
+			h := func(ctx context.Context, m callback.Message) ([]callback.Output, error) {
+				if !finish {
+					<-ctx.Done()
+					return nil, ctx.Err()
+				}
+				<-release
+				return nil, nil
+			}
+			var res results
+			r := start(t, worker.New(e.srv.SQSClient(), e.cb, h, e.fastOptions("w"), func(o *worker.Options) {
+				o.Concurrency = deliveries
+				o.ShutdownTimeout = shutdown
+				o.CallTimeout = bound
+				o.VisibilityTimeout = 1000 * time.Second // 10s in the fake: no delivery comes back meanwhile
+				o.OnResult = res.add
+			}))
+			waitFor(t, 10*time.Second, "every delivery held", func() bool { return e.srv.QueueStats().InFlight == deliveries })
+			time.Sleep(50 * time.Millisecond) // the duplicates join the running step
+			for _, op := range []string{callbacktest.OpReceiveMessage, callbacktest.OpDeleteMessage, callbacktest.OpChangeMessageVisibility} {
+				e.srv.FailRandom(1, callbacktest.Delay(time.Hour).ForOperation(op))
+			}
+			t0 := time.Now()
+			if finish {
+				close(release)
+				waitFor(t, 10*time.Second, "the step's result", func() bool { return len(res.list()) == 1 })
+			} else {
+				r.stop()
+			}
+			// Per delivery, it would take deliveries*bound (2s).
+			if d := time.Since(t0); d > shutdown+bound+time.Second {
+				t.Errorf("%v for the hung calls of %d deliveries; want within %v", d, deliveries, shutdown+bound)
+			}
+			r.stop()
+			if got := res.list(); len(got) != 1 || got[0].Deleted {
+				t.Errorf("results %+v", got)
+			}
+		})
+	}
+}
+
 // Result.Err carries the redacted text of the handler's error and panic,
 // and errors.Is and errors.As still see what is beneath; a report refused
 // as a conflict is Settled with an error matching callback.ErrConflict.

@@ -118,7 +118,9 @@ type Options struct {
 
 	// CallTimeout bounds each SQS call the Worker makes, the SDK's retries
 	// of the call included: a DeleteMessage or ChangeMessageVisibility gets
-	// CallTimeout, a ReceiveMessage its WaitTime plus CallTimeout. A call
+	// CallTimeout, a ReceiveMessage its WaitTime plus CallTimeout. The
+	// deletes of the deliveries of one step (duplicates joined to it), and
+	// their hand-backs at shutdown, share one CallTimeout. A call
 	// that runs out counts as failed (see "Hung connections" in the package
 	// documentation). Zero or negative means DefaultCallTimeout.
 	CallTimeout time.Duration
