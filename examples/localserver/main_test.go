@@ -208,9 +208,16 @@ func TestRedactsEveryOccurrence(t *testing.T) {
 	if err := fail(t, c, "Unknown12-", aws.String("Unknown12-")); errorCode(err) != "ValidationException" {
 		t.Fatalf("err = %v", err)
 	}
+	// A token requested before, unregistered, quoted by a later request.
+	if err := fail(t, c, "Earlier123", nil); errorCode(err) != "ResourceNotFound" {
+		t.Fatalf("err = %v", err)
+	}
+	if err := fail(t, c, "AbCdE12345", aws.String(strings.Repeat("z", 250)+" Earlier123")); errorCode(err) != "ValidationException" {
+		t.Fatalf("err = %v", err)
+	}
 	p.stop()
 	log := p.stderr.String()
-	for _, secret := range []string{"AbCdE12345", "Unknown123", "Unknown12-"} {
+	for _, secret := range []string{"AbCdE12345", "Unknown123", "Unknown12-", "Earlier123"} {
 		if strings.Contains(log, secret) {
 			t.Errorf("log shows %s:\n%s", secret, log)
 		}
