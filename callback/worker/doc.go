@@ -173,7 +173,11 @@
 // # Timing
 //
 // WaitTime and VisibilityTimeout go to SQS in whole seconds. Heartbeat,
-// ShutdownTimeout and the callback client's retry policy run on the Worker's
+// ShutdownTimeout, CallTimeout, the bound of a ReceiveMessage (WaitTime plus
+// CallTimeout) and the callback client's retry policy run on the Worker's
 // clock. Against callbacktest, whose queue can run its seconds fast
-// (QueueOptions.Second), scale the Worker's Heartbeat along with it.
+// (QueueOptions.Second), scale the Worker's Heartbeat along with it, and
+// keep WaitTime short if a hung receive must be given up quickly: with
+// WaitTime 20s the fake answers a poll in 20 of its seconds, but a hung
+// one is given up after 20 real seconds plus CallTimeout.
 package worker
