@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/stepcallback/sagemaker-callback/callback"
 	"github.com/stepcallback/sagemaker-callback/callback/callbacktest"
@@ -310,5 +313,35 @@ func TestMalformedBounded(t *testing.T) {
 		if rr.Outcome != worker.Malformed || strings.Contains(rr.Err.Error(), secret) || len(rr.Err.Error()) > 1024 {
 			t.Errorf("result %v: %.200q", rr.Outcome, rr.Err)
 		}
+	}
+}
+
+// emptyAnswers wraps an SQS client; its first ReceiveMessage answers nil
+// and no error, as a wrapper of the client might.
+type emptyAnswers struct {
+	*sqs.Client
+	answered atomic.Bool
+}
+
+func (a *emptyAnswers) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, optFns ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
+	if a.answered.CompareAndSwap(false, true) {
+		return nil, nil
+	}
+	return a.Client.ReceiveMessage(ctx, in, optFns...)
+}
+
+// A ReceiveMessage that answers nothing at all (nil, nil) counts as an empty
+// receive: the Worker goes on.
+func TestNilReceiveAnswer(t *testing.T) {
+	e := newEnv(t)
+	e.srv.StartStep(map[string]any{"n": 1})
+	api := &emptyAnswers{Client: e.srv.SQSClient()}
+	r := start(t, worker.New(api, e.cb, echo, e.fastOptions("w")))
+	waitFor(t, 10*time.Second, "the step completed and deleted", func() bool { return e.allCompleted() && e.queueDrained() })
+	if err := r.stop(); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if !api.answered.Load() {
+		t.Error("the wrapper was not called")
 	}
 }

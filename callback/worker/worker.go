@@ -378,7 +378,7 @@ func (r *run) receive(ctx context.Context) error {
 		cancel()
 		now := time.Now()
 		var msgs []types.Message
-		if err == nil {
+		if err == nil && out != nil { // a wrapper may answer nil: no message
 			msgs = out.Messages[:min(len(out.Messages), n)] // SQS never sends more than asked
 		}
 		for range n - len(msgs) {
