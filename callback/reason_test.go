@@ -179,7 +179,7 @@ type panicErr struct{ v any }
 func (e panicErr) Error() string { panic(e.v) }
 
 // TestReasonFromErrorNeverPanics: a typed nil and an Error method that
-// panics give a Reason that says what happened, bounded like any Reason.
+// panics (even with a value that cannot be printed) give a Reason that says what happened, bounded like any Reason.
 func TestReasonFromErrorNeverPanics(t *testing.T) {
 	var typedNil *derefErr
 	for _, c := range []struct {
@@ -190,6 +190,8 @@ func TestReasonFromErrorNeverPanics(t *testing.T) {
 		{panicErr{"boom"}, "error of type callback_test.panicErr: its Error method panicked: boom"},
 		{panicErr{strings.Repeat("x", 10000)}, "error of type callback_test.panicErr: its Error method panicked: …[9829 chars cut]… xxx"},
 		{fmt.Errorf("job: %w", typedNil), "job: <nil>"}, // fmt catches the panic itself
+		// a panic value whose Error panics too: fmt cannot print it either
+		{panicErr{panicErr{panicErr{"x"}}}, "error of type callback_test.panicErr: its Error method panicked: a value of type callback_test.panicErr that cannot be printed"},
 	} {
 		r := callback.ReasonFromError(c.err)
 		if !strings.HasPrefix(r.String(), c.want) {

@@ -73,7 +73,9 @@
 // is tried at the next heartbeat, and a message whose delete ran out comes
 // back and is settled then. A hung call holds its slot no longer than its
 // bound (TestHungSQSCallsGivenUp), and Run returns within ShutdownTimeout
-// plus the bound even when every SQS call hangs (TestAllSQSCallsHang). The
+// plus the bound even when every SQS call hangs (TestAllSQSCallsHang); the
+// deletes or hand-backs of a step delivered more than once share that bound
+// (TestHungCallsOfDuplicatesShareTheBound). The
 // reports have their own bound, the callback client's retry policy.
 //
 // # Ignoring the "Stopping" message
@@ -171,7 +173,11 @@
 // # Timing
 //
 // WaitTime and VisibilityTimeout go to SQS in whole seconds. Heartbeat,
-// ShutdownTimeout and the callback client's retry policy run on the Worker's
+// ShutdownTimeout, CallTimeout, the bound of a ReceiveMessage (WaitTime plus
+// CallTimeout) and the callback client's retry policy run on the Worker's
 // clock. Against callbacktest, whose queue can run its seconds fast
-// (QueueOptions.Second), scale the Worker's Heartbeat along with it.
+// (QueueOptions.Second), scale the Worker's Heartbeat along with it, and
+// keep WaitTime short if a hung receive must be given up quickly: with
+// WaitTime 20s the fake answers a poll in 20 of its seconds, but a hung
+// one is given up after 20 real seconds plus CallTimeout.
 package worker

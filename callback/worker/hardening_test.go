@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/stepcallback/sagemaker-callback/callback"
 	"github.com/stepcallback/sagemaker-callback/callback/callbacktest"
@@ -174,6 +177,60 @@ func TestAllSQSCallsHang(t *testing.T) {
 	}
 }
 
+// The SQS calls for the deliveries of one step (a duplicate joined to the
+// running step) share one bound: when every SQS call hangs, the deletes
+// after the report hold the slot, and the hand-backs at shutdown hold Run,
+// for CallTimeout, not CallTimeout per delivery.
+func TestHungCallsOfDuplicatesShareTheBound(t *testing.T) {
+	const deliveries, shutdown, bound = 4, 200 * time.Millisecond, 500 * time.Millisecond
+	for _, finish := range []bool{true, false} {
+		t.Run(fmt.Sprintf("handler returns %v", finish), func(t *testing.T) {
+			e := newEnv(t)
+			tok, arn := e.srv.NewStep()
+			for range deliveries {
+				e.srv.SendQueueMessage(callbacktest.StepMessage(tok, arn, nil, callbacktest.MessageStatusExecuting))
+			}
+			release := make(chan struct{})
+			h := func(ctx context.Context, m callback.Message) ([]callback.Output, error) {
+				if !finish {
+					<-ctx.Done()
+					return nil, ctx.Err()
+				}
+				<-release
+				return nil, nil
+			}
+			var res results
+			r := start(t, worker.New(e.srv.SQSClient(), e.cb, h, e.fastOptions("w"), func(o *worker.Options) {
+				o.Concurrency = deliveries
+				o.ShutdownTimeout = shutdown
+				o.CallTimeout = bound
+				o.VisibilityTimeout = 1000 * time.Second // 10s in the fake: no delivery comes back meanwhile
+				o.OnResult = res.add
+			}))
+			waitFor(t, 10*time.Second, "every delivery held", func() bool { return e.srv.QueueStats().InFlight == deliveries })
+			time.Sleep(50 * time.Millisecond) // the duplicates join the running step
+			for _, op := range []string{callbacktest.OpReceiveMessage, callbacktest.OpDeleteMessage, callbacktest.OpChangeMessageVisibility} {
+				e.srv.FailRandom(1, callbacktest.Delay(time.Hour).ForOperation(op))
+			}
+			t0 := time.Now()
+			if finish {
+				close(release)
+				waitFor(t, 10*time.Second, "the step's result", func() bool { return len(res.list()) == 1 })
+			} else {
+				r.stop()
+			}
+			// Per delivery, it would take deliveries*bound (2s).
+			if d := time.Since(t0); d > shutdown+bound+time.Second {
+				t.Errorf("%v for the hung calls of %d deliveries; want within %v", d, deliveries, shutdown+bound)
+			}
+			r.stop()
+			if got := res.list(); len(got) != 1 || got[0].Deleted {
+				t.Errorf("results %+v", got)
+			}
+		})
+	}
+}
+
 // Result.Err carries the redacted text of the handler's error and panic,
 // and errors.Is and errors.As still see what is beneath; a report refused
 // as a conflict is Settled with an error matching callback.ErrConflict.
@@ -256,5 +313,35 @@ func TestMalformedBounded(t *testing.T) {
 		if rr.Outcome != worker.Malformed || strings.Contains(rr.Err.Error(), secret) || len(rr.Err.Error()) > 1024 {
 			t.Errorf("result %v: %.200q", rr.Outcome, rr.Err)
 		}
+	}
+}
+
+// emptyAnswers wraps an SQS client; its first ReceiveMessage answers nil
+// and no error, as a wrapper of the client might.
+type emptyAnswers struct {
+	*sqs.Client
+	answered atomic.Bool
+}
+
+func (a *emptyAnswers) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, optFns ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
+	if a.answered.CompareAndSwap(false, true) {
+		return nil, nil
+	}
+	return a.Client.ReceiveMessage(ctx, in, optFns...)
+}
+
+// A ReceiveMessage that answers nothing at all (nil, nil) counts as an empty
+// receive: the Worker goes on.
+func TestNilReceiveAnswer(t *testing.T) {
+	e := newEnv(t)
+	e.srv.StartStep(map[string]any{"n": 1})
+	api := &emptyAnswers{Client: e.srv.SQSClient()}
+	r := start(t, worker.New(api, e.cb, echo, e.fastOptions("w")))
+	waitFor(t, 10*time.Second, "the step completed and deleted", func() bool { return e.allCompleted() && e.queueDrained() })
+	if err := r.stop(); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if !api.answered.Load() {
+		t.Error("the wrapper was not called")
 	}
 }

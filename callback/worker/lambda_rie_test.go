@@ -413,16 +413,33 @@ func tryEmulator(t *testing.T, rie, bin string, srv *callbacktest.Server, timeou
 	return em, nil
 }
 
-// freePort returns a loopback address with a port free at the moment.
+// freePort returns a loopback address with a port free at the moment and
+// never returned before in this process. The kernel may hand a port just
+// closed to the next Listen: without the check, two emulators started
+// together could get the same port for different uses, and the readiness
+// dial of one would reach the other's runtime API (seen under load).
 func freePort(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		if !portsGiven[addr] {
+			portsGiven[addr] = true
+			return addr
+		}
 	}
-	defer l.Close()
-	return l.Addr().String()
 }
+
+var (
+	portsMu    sync.Mutex
+	portsGiven = make(map[string]bool)
+)
 
 // invoke invokes the function with an SQS event of recs and returns its
 // answer, failing the test when it is not a batch response of the records.

@@ -133,10 +133,12 @@ func (r *run) settle(ctx context.Context, tok callback.Token, l *lease, err erro
 	}
 	r.forget(tok, l)
 	res.Deleted = true
+	// The deletes of the step's deliveries share one bound, so that hung
+	// calls hold the slot for CallTimeout, not CallTimeout per delivery.
+	dctx, cancel := context.WithTimeout(ctx, r.w.opts.CallTimeout)
+	defer cancel()
 	for _, rc := range l.end() {
-		dctx, cancel := context.WithTimeout(ctx, r.w.opts.CallTimeout)
 		_, err := r.w.api.DeleteMessage(dctx, &sqs.DeleteMessageInput{QueueUrl: &r.w.opts.QueueURL, ReceiptHandle: &rc.handle})
-		cancel()
 		if err != nil {
 			res.Deleted = false
 			r.w.log.LogAttrs(ctx, slog.LevelWarn, "worker: DeleteMessage failed after the step was completed; the message will come back and be settled then",
@@ -163,10 +165,11 @@ func (r *run) leave(ctx context.Context, tok callback.Token, l *lease, release b
 	if !release {
 		return
 	}
+	// One bound for all the hand-backs, as for the deletes in settle.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.w.opts.CallTimeout)
+	defer cancel()
 	for _, rc := range rcs {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.w.opts.CallTimeout)
 		_, err := r.w.api.ChangeMessageVisibility(cctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: &r.w.opts.QueueURL, ReceiptHandle: &rc.handle, VisibilityTimeout: 0})
-		cancel()
 		if err != nil {
 			r.w.log.LogAttrs(ctx, slog.LevelWarn, "worker: could not hand the message back; it comes back when its visibility timeout runs out",
 				slog.Any("token", tok), slog.String("message_id", rc.id), slog.String("error", err.Error()))

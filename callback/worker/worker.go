@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"reflect"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -117,7 +118,9 @@ type Options struct {
 
 	// CallTimeout bounds each SQS call the Worker makes, the SDK's retries
 	// of the call included: a DeleteMessage or ChangeMessageVisibility gets
-	// CallTimeout, a ReceiveMessage its WaitTime plus CallTimeout. A call
+	// CallTimeout, a ReceiveMessage its WaitTime plus CallTimeout. The
+	// deletes of the deliveries of one step (duplicates joined to it), and
+	// their hand-backs at shutdown, share one CallTimeout. A call
 	// that runs out counts as failed (see "Hung connections" in the package
 	// documentation). Zero or negative means DefaultCallTimeout.
 	CallTimeout time.Duration
@@ -237,6 +240,9 @@ type Worker struct {
 //	err := w.Run(ctx)
 func New(sqsAPI SQSAPI, cb *callback.Client, h Handler, optFns ...func(*Options)) *Worker {
 	w := &Worker{api: sqsAPI, cb: cb, handler: h}
+	if v := reflect.ValueOf(sqsAPI); sqsAPI != nil && v.Kind() == reflect.Pointer && v.IsNil() {
+		w.api = nil // a nil *sqs.Client is no client: Run says so
+	}
 	o := &w.opts
 	for _, fn := range optFns {
 		fn(o)
@@ -282,7 +288,7 @@ func (w *Worker) Options() Options { return w.opts }
 // package documentation describes and returns nil.
 //
 // Run returns an error at once when the Worker cannot run (no QueueURL, no
-// SQS client, no callback client or no handler, or Run already running), and
+// SQS client (nil, or a nil pointer), no callback client or no handler, or Run already running), and
 // after shutting down when the queue does not exist. Other failures to
 // receive are logged and retried with a growing pause. A Worker may Run
 // again after Run returned.
@@ -372,7 +378,7 @@ func (r *run) receive(ctx context.Context) error {
 		cancel()
 		now := time.Now()
 		var msgs []types.Message
-		if err == nil {
+		if err == nil && out != nil { // a wrapper may answer nil: no message
 			msgs = out.Messages[:min(len(out.Messages), n)] // SQS never sends more than asked
 		}
 		for range n - len(msgs) {

@@ -598,6 +598,14 @@ func TestRunErrors(t *testing.T) {
 	if err := worker.New(e.srv.SQSClient(), e.cb, nil, e.fastOptions("w")).Run(ctx); err == nil {
 		t.Error("no handler: no error")
 	}
+	for _, api := range []worker.SQSAPI{nil, (*sqs.Client)(nil)} { // a nil *sqs.Client is no client either
+		if err := worker.New(api, e.cb, echo, e.fastOptions("w")).Run(ctx); err == nil || !strings.Contains(err.Error(), "no SQS client") {
+			t.Errorf("SQS client %#v: %v", api, err)
+		}
+	}
+	if err := worker.New(e.srv.SQSClient(), (*callback.Client)(nil), echo, e.fastOptions("w")).Run(ctx); err == nil {
+		t.Error("no callback client: no error")
+	}
 	w := worker.New(e.srv.SQSClient(), e.cb, echo, e.fastOptions("w"), func(o *worker.Options) { o.QueueURL = e.srv.URL() + "/123456789012/nope" })
 	err := w.Run(ctx)
 	var noQueue *types.QueueDoesNotExist

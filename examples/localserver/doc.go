@@ -93,8 +93,9 @@
 // shown in full, since they are needed to call the server. Then "stop with
 // Ctrl-C", and on exit the summary of the steps by status. Standard error
 // logs each request, SageMaker's and SQS's, with its answer and error code;
-// every registered token, and the token a request carries, is redacted
-// wherever it appears in the line, echoed error messages included. Message
+// every registered token, the token a request carries, and any valid token
+// an earlier request carried, is redacted wherever it appears in the line,
+// echoed error messages included (TestRedactsEveryOccurrence). Message
 // bodies are never logged.
 //
 // Exit status: 0 after a clean stop on a signal, or for -h; 2 for bad flags,

@@ -337,17 +337,26 @@ func newServer(o callbacktest.Options) (srv *callbacktest.Server, err error) {
 }
 
 // redactor writes the log lines of requests with every callback token it
-// knows, and the one a request carries, replaced by its redacted form
-// wherever it appears in the line.
+// knows (registered, or carried by an earlier request), and the one a
+// request carries, replaced by its redacted form wherever it appears in the
+// line.
 type redactor struct {
 	mu       sync.Mutex
-	pairs    []string // registered tokens and their redacted forms
+	known    map[string]bool
+	pairs    []string // the known tokens and their redacted forms
 	replacer *strings.Replacer
 }
 
 func (r *redactor) add(token string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.known[token] {
+		return
+	}
+	if r.known == nil {
+		r.known = make(map[string]bool)
+	}
+	r.known[token] = true
 	r.pairs = append(r.pairs, token, redacted(token))
 	r.replacer = nil
 }
@@ -386,6 +395,9 @@ func (r *redactor) describe(req callbacktest.Request) string {
 	}
 	line := strings.TrimSpace(b.String())
 
+	if _, err := callback.ParseToken(req.CallbackToken); err == nil {
+		r.add(req.CallbackToken) // a later request may quote it, in a FailureReason say
+	}
 	r.mu.Lock()
 	if r.replacer == nil {
 		r.replacer = strings.NewReplacer(r.pairs...)

@@ -21,6 +21,12 @@ type panicPanic struct{}
 
 func (panicPanic) Error() string { panic(panicErr{}) }
 
+// selfPanic's Error panics with itself: fmt cannot print the panic's value,
+// and panics in turn.
+type selfPanic struct{}
+
+func (selfPanic) Error() string { panic(selfPanic{}) }
+
 func TestOf(t *testing.T) {
 	var typedNil *derefErr
 	for _, c := range []struct {
@@ -33,6 +39,7 @@ func TestOf(t *testing.T) {
 		{"typed nil", typedNil, []string{"error of type *errtext_test.derefErr (a nil pointer): its Error method panicked: runtime error: invalid memory address or nil pointer dereference"}},
 		{"panicking Error", panicErr{}, []string{"error of type errtext_test.panicErr: its Error method panicked: boom"}},
 		{"panic value that panics", panicPanic{}, []string{"error of type errtext_test.panicPanic: its Error method panicked:", "PANIC="}},
+		{"panic value that panics with itself", selfPanic{}, []string{"error of type errtext_test.selfPanic: its Error method panicked: a value of type errtext_test.selfPanic that cannot be printed"}},
 		{"wrapped typed nil", errors.Join(errors.New("a"), typedNil), []string{"its Error method panicked"}},
 	} {
 		got := errtext.Of(c.err)
