@@ -11,6 +11,7 @@ import (
 
 	"github.com/stepcallback/sagemaker-callback/callback"
 	"github.com/stepcallback/sagemaker-callback/callback/internal/errtext"
+	"github.com/stepcallback/sagemaker-callback/validate"
 )
 
 // This file holds the rules for one message that do not depend on how the
@@ -139,8 +140,8 @@ func report(ctx context.Context, cb *callback.Client, tok callback.Token, outs [
 		return herr, err
 	}
 	_, err = cb.Succeed(ctx, tok, outs)
-	var ce *callback.Error
-	if errors.Is(err, callback.ErrInvalid) && errors.As(err, &ce) && ce.Attempts == 0 {
+	var ve *validate.Error
+	if errors.As(err, &ve) && strings.HasPrefix(ve.Field, "OutputParameters") {
 		why = redactError(fmt.Errorf("worker: the handler's outputs were refused: %w", err), tok)
 		_, err = cb.Fail(ctx, tok, reasonOf(why))
 	}

@@ -345,3 +345,47 @@ func TestNilReceiveAnswer(t *testing.T) {
 		t.Error("the wrapper was not called")
 	}
 }
+
+// An OnResult that panics is logged and goes no further: the Worker goes on
+// with the next message, and every step is completed once and deleted.
+func TestOnResultPanics(t *testing.T) {
+	e := newEnv(t)
+	for i := range 3 {
+		e.srv.StartStep(map[string]any{"n": i})
+	}
+	var calls atomic.Int32
+	r := start(t, worker.New(e.srv.SQSClient(), e.cb, echo, e.fastOptions("w"), func(o *worker.Options) {
+		o.Concurrency = 1
+		o.OnResult = func(worker.Result) {
+			calls.Add(1)
+			panic("observer bug")
+		}
+	}))
+	waitFor(t, 10*time.Second, "every step completed and deleted", func() bool { return e.allCompleted() && e.queueDrained() })
+	if err := r.stop(); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	e.checkExactlyOnce(callbacktest.StatusSucceeded)
+	if n := calls.Load(); n != 3 {
+		t.Errorf("OnResult called %d times, want 3", n)
+	}
+}
+
+// A Worker whose callback client has no API (callback.New(nil)) leaves its
+// messages with the client's error; it does not blame the handler's outputs.
+func TestClientWithoutAPI(t *testing.T) {
+	e := newEnv(t)
+	e.srv.StartStep(map[string]any{"n": 1})
+	var res results
+	r := start(t, worker.New(e.srv.SQSClient(), callback.New(nil), echo, e.fastOptions("w"), func(o *worker.Options) {
+		o.OnResult = res.add
+	}))
+	waitFor(t, 10*time.Second, "a result", func() bool { return len(res.list()) > 0 })
+	if err := r.stop(); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	rr := res.list()[0]
+	if rr.Outcome != worker.Left || !errors.Is(rr.Err, callback.ErrInvalid) || strings.Contains(rr.Err.Error(), "outputs were refused") {
+		t.Errorf("result %+v; want Left with the client's ErrInvalid, not blaming the outputs", rr)
+	}
+}

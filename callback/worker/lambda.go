@@ -45,7 +45,8 @@ type LambdaOptions struct {
 
 	// OnResult, when not nil, is called with the Result of every record of
 	// the batch (duplicates of a step included, each with its own
-	// MessageID), before the function returns. It must not block for long.
+	// MessageID), before the function returns. It must not block for
+	// long. A panic in it is logged and goes no further.
 	OnResult func(Result)
 
 	// TracerProvider, when not nil, gets a span per record,
@@ -377,7 +378,5 @@ func (b *batch) done(i int) {
 		level, msg = slog.LevelWarn, "worker: malformed record listed in BatchItemFailures for the queue's redrive policy"
 	}
 	logResult(b.ctx, b.log, level, msg, res)
-	if b.opts.OnResult != nil {
-		b.opts.OnResult(res)
-	}
+	onResult(b.ctx, b.opts.OnResult, res, b.log)
 }

@@ -195,9 +195,7 @@ func (r *run) done(ctx context.Context, res Result) {
 		level = slog.LevelWarn
 	}
 	logResult(ctx, r.w.log, level, msg, res)
-	if r.w.opts.OnResult != nil {
-		r.w.opts.OnResult(res)
-	}
+	onResult(ctx, r.w.opts.OnResult, res, r.w.log)
 }
 
 // logResult logs res, whose Err is redacted already, with msg at level.
@@ -216,6 +214,22 @@ func logResult(ctx context.Context, log *slog.Logger, level slog.Level, msg stri
 		attrs = append(attrs, slog.String("error", text(res.Err)))
 	}
 	log.LogAttrs(ctx, level, msg, attrs...)
+}
+
+// onResult gives res to f, if not nil. A panic in f is logged, with the
+// step's token redacted, and goes no further: it must not stop the Worker
+// or the Lambda function, nor lose the message's outcome, which is settled.
+func onResult(ctx context.Context, f func(Result), res Result, log *slog.Logger) {
+	if f == nil {
+		return
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			log.LogAttrs(ctx, slog.LevelError, "worker: OnResult panicked",
+				slog.String("message_id", res.MessageID), slog.String("panic", redact(text(v), res.Token)))
+		}
+	}()
+	f(res)
 }
 
 // maxErrorText bounds the text of a malformed message's error.

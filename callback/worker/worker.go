@@ -153,7 +153,8 @@ type Options struct {
 	// OnResult, when not nil, is called with the Result of every message
 	// the Worker is done with, on the goroutine that handled it. A duplicate
 	// delivery folded into a step already running gives no Result of its
-	// own. It must not block for long: it holds a concurrency slot.
+	// own. It must not block for long: it holds a concurrency slot. A
+	// panic in it is logged and goes no further.
 	OnResult func(Result)
 }
 
