@@ -260,10 +260,12 @@ func TestLambdaDeadline(t *testing.T) {
 	e := newEnv(t)
 	release := make(chan struct{})
 	ignored := make(chan struct{}) // closed once the ignoring handler returned
+	blocked := make(chan struct{}) // closed once the blocking handler stored its cause
 	var causes sync.Map
 	h := func(ctx context.Context, m callback.Message) ([]callback.Output, error) {
 		switch m.Arguments["do"] {
 		case "block":
+			defer close(blocked)
 			<-ctx.Done()
 			causes.Store("block", context.Cause(ctx))
 			return nil, ctx.Err()
@@ -295,6 +297,11 @@ func TestLambdaDeadline(t *testing.T) {
 	}
 	if elapsed < 350*time.Millisecond {
 		t.Errorf("returned after %v; the handlers should have had until 400ms", elapsed)
+	}
+	select { // the function returns without waiting for a cancelled handler
+	case <-blocked:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the blocking handler did not return after its context ended")
 	}
 	if c, _ := causes.Load("block"); c != worker.ErrShutdown {
 		t.Errorf("the handler's context cause is %v, want ErrShutdown", c)
