@@ -14,9 +14,9 @@
 //
 // Then, in another shell, with no AWS configuration needed (the fake takes
 // any keys, but the CLI wants some, and a region: AWS_REGION or --region,
-// the server's -region):
+// the server's -region; the AWS CLI v1 reads AWS_DEFAULT_REGION only):
 //
-//	export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=SECRETEXAMPLE AWS_REGION=us-east-1
+//	export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=SECRETEXAMPLE AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 //	export AWS_EC2_METADATA_DISABLED=true AWS_PAGER=
 //	E=http://127.0.0.1:8080
 //	Q=http://127.0.0.1:8080/123456789012/callbacktest

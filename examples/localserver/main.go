@@ -280,6 +280,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintln(stdout, "stop with Ctrl-C")
 
 	var wg sync.WaitGroup
+	var stopMu sync.Mutex
+	stopped := make(map[string]bool) // executions already stopped: a later -stop picks others
 	for _, st := range c.stops {
 		wg.Add(1)
 		go func() {
@@ -291,10 +293,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				return
 			case <-t.C:
 			}
-			stopped := 0
+			stopMu.Lock()
+			defer stopMu.Unlock()
+			n := 0
 			for _, arn := range started {
-				if stopped < st.n && srv.StopExecution(arn) {
-					stopped++
+				if n < st.n && !stopped[arn] && srv.StopExecution(arn) {
+					stopped[arn] = true
+					n++
 					logger.Printf("stopping execution %s", arn)
 				}
 			}

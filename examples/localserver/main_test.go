@@ -478,3 +478,26 @@ func TestMaxRecords(t *testing.T) {
 		t.Errorf("kept %d SageMaker and %d SQS request records, want 10 each", n, m)
 	}
 }
+
+// TestStopsDistinctSteps: two -stop flags stop two different steps, not the
+// same one twice (a stopped step is no longer waiting for a stop).
+func TestStopsDistinctSteps(t *testing.T) {
+	p := start(t, "-addr", "127.0.0.1:0", "-start", "2", "-stop", "1:10ms", "-stop", "1:100ms")
+	deadline := time.Now().Add(5 * time.Second)
+	var stopped []string
+	for time.Now().Before(deadline) {
+		stopped = nil
+		for _, line := range strings.Split(p.stderr.String(), "\n") {
+			if _, arn, ok := strings.Cut(line, "stopping execution "); ok {
+				stopped = append(stopped, arn)
+			}
+		}
+		if len(stopped) >= 2 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(stopped) != 2 || stopped[0] == stopped[1] {
+		t.Errorf("stopped %q, want two different executions", stopped)
+	}
+}
