@@ -78,3 +78,45 @@ func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
 }
+
+// TestReadmeCLICommands checks that the AWS CLI commands of the README's
+// local-server section stand, line for line, in examples/localserver's
+// documentation, whose block TestDocCommands runs with the AWS CLI: the
+// README's copy cannot drift from the commands that are tested.
+func TestReadmeCLICommands(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := os.ReadFile(filepath.Join("examples", "localserver", "doc.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	section := string(readme)
+	start := strings.Index(section, "## The local server from the command line")
+	if start < 0 {
+		t.Fatal("README.md has no section on the local server from the command line")
+	}
+	block := regexp.MustCompile("(?s)```sh\n(.*?)```").FindStringSubmatch(section[start:])
+	if block == nil {
+		t.Fatal("the local server's section has no sh block")
+	}
+	docLines := map[string]bool{}
+	for _, l := range strings.Split(string(doc), "\n") {
+		docLines[strings.TrimSpace(strings.TrimPrefix(l, "//"))] = true
+	}
+	n := 0
+	for _, l := range strings.Split(block[1], "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "go run ") {
+			continue // the server's own command line differs in its comment
+		}
+		n++
+		if !docLines[l] {
+			t.Errorf("README line %q is not in examples/localserver/doc.go", l)
+		}
+	}
+	if n < 5 {
+		t.Errorf("only %d command lines checked", n)
+	}
+}
