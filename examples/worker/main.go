@@ -30,7 +30,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	verbose := fs.Bool("v", false, "write the worker's log to stderr")
-	printMetrics := fs.Bool("metrics", false, "print the worker's metrics at the end")
+	printMetrics := fs.Bool("metrics", false, "print the worker's and the reports' metrics at the end")
 	if err := fs.Parse(args); err != nil {
 		return cli.ExitUsage
 	}
@@ -64,7 +64,7 @@ type step struct {
 
 // pipeline starts the steps on srv, runs a Worker until every step is
 // completed and every message deleted, and prints a summary, and the
-// worker's metrics when mp is not nil.
+// worker's and the reports' metrics when mp is not nil.
 func pipeline(ctx context.Context, srv *callbacktest.Server, log *slog.Logger, mp *meters, stdout, stderr io.Writer) int {
 	steps := []*step{
 		{name: "train-churn", args: map[string]any{"model": "churn", "epochs": 3}, want: callbacktest.StatusSucceeded},
@@ -107,7 +107,12 @@ func pipeline(ctx context.Context, srv *callbacktest.Server, log *slog.Logger, m
 	)
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	w := worker.New(srv.SQSClient(), callback.New(srv.Client()), handle, func(o *worker.Options) {
+	cb := callback.New(srv.Client(), func(o *callback.Options) {
+		if mp != nil {
+			o.MeterProvider = mp // callback.report.duration and .attempts
+		}
+	})
+	w := worker.New(srv.SQSClient(), cb, handle, func(o *worker.Options) {
 		o.QueueURL = srv.QueueURL()
 		o.Concurrency = len(steps) + 1 // room for the Stopping message while every handler runs
 		o.ShutdownTimeout = 5 * time.Second

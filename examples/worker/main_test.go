@@ -53,6 +53,11 @@ func TestRun(t *testing.T) {
 	if code := run(context.Background(), []string{"-v", "-metrics"}, &out, &errOut); code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errOut.String())
 	}
+	for _, name := range []string{"callback.worker.messages{outcome=succeeded}", "callback.worker.message.age", "callback.report.attempts{operation=SendPipelineExecutionStepFailure,outcome=ok}"} {
+		if !strings.Contains(out.String(), name) {
+			t.Errorf("-metrics printed no %s:\n%s", name, out.String())
+		}
+	}
 	if code := run(context.Background(), []string{"extra"}, &out, &errOut); code != 2 {
 		t.Errorf("an extra argument: exit %d, want 2", code)
 	}
