@@ -10,9 +10,10 @@
 // error, which becomes the step's FailureReason), and one is stopped while its
 // handler runs (StopPipelineExecution's "Stopping" message cancels the
 // handler and the step is failed with "pipeline execution is stopping").
-// With -v the worker's log goes to stderr. With -metrics the worker's
-// metrics (Options.MeterProvider) are printed at the end, through a small
-// MeterProvider of the command's own:
+// With -v the worker's log goes to stderr. With -metrics the worker's and
+// the reports' metrics (the MeterProvider of worker.Options and of
+// callback.Options) are printed at the end, through a small MeterProvider of
+// the command's own:
 //
 //	go run ./examples/worker -metrics
 //
