@@ -226,7 +226,8 @@ type Worker struct {
 
 	tel telemetry
 
-	waitSecs, visSecs int32 // WaitTime and VisibilityTimeout as SQS takes them
+	waitSecs, visSecs int32                              // WaitTime and VisibilityTimeout as SQS takes them
+	attributes        []types.MessageSystemAttributeName // asked with each ReceiveMessage
 	running           atomic.Bool
 }
 
@@ -274,6 +275,10 @@ func New(sqsAPI SQSAPI, cb *callback.Client, h Handler, optFns ...func(*Options)
 	}
 	w.waitSecs, w.visSecs = seconds(o.WaitTime), seconds(o.VisibilityTimeout)
 	w.tel = newTelemetry(o.TracerProvider, o.MeterProvider, w.log)
+	w.attributes = []types.MessageSystemAttributeName{types.MessageSystemAttributeNameApproximateReceiveCount}
+	if w.tel.age != nil { // the age of a message needs its SentTimestamp
+		w.attributes = append(w.attributes, types.MessageSystemAttributeNameSentTimestamp)
+	}
 	return w
 }
 
@@ -391,7 +396,7 @@ func (r *run) receive(ctx context.Context, work chan<- *types.Message) error {
 			MaxNumberOfMessages:         int32(n),
 			WaitTimeSeconds:             w.waitSecs,
 			VisibilityTimeout:           w.visSecs,
-			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameApproximateReceiveCount, types.MessageSystemAttributeNameSentTimestamp},
+			MessageSystemAttributeNames: w.attributes,
 		})
 		cancel()
 		now := time.Now()
