@@ -22,11 +22,13 @@ type receipt struct {
 }
 
 // lease keeps the deliveries of one step invisible to other consumers while
-// the step is worked on: a goroutine extends their visibility every
-// Heartbeat until end.
+// the step is worked on: every Heartbeat until end, a timer extends their
+// visibility. Until the first extension is due, which most steps of a busy
+// worker never reach, it costs a timer and no goroutine.
 type lease struct {
-	cancel context.CancelFunc
-	done   chan struct{} // closed when the goroutine has returned
+	cancel    context.CancelFunc // ends the extensions' context
+	timer     *time.Timer
+	extending sync.Mutex // held by an extension in progress
 
 	mu       sync.Mutex
 	receipts []receipt
@@ -36,20 +38,17 @@ type lease struct {
 // newLease starts extending the visibility of rc.
 func (r *run) newLease(ctx context.Context, rc receipt) *lease {
 	ctx, cancel := context.WithCancel(ctx)
-	l := &lease{cancel: cancel, done: make(chan struct{}), receipts: []receipt{rc}}
-	go func() {
-		defer close(l.done)
-		t := time.NewTicker(r.w.opts.Heartbeat)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				r.extend(ctx, l)
-			case <-ctx.Done():
-				return
-			}
+	l := &lease{cancel: cancel, receipts: []receipt{rc}}
+	l.extending.Lock() // the first extension waits for l.timer
+	defer l.extending.Unlock()
+	l.timer = time.AfterFunc(r.w.opts.Heartbeat, func() {
+		l.extending.Lock()
+		defer l.extending.Unlock()
+		if ctx.Err() == nil {
+			r.extend(ctx, l)
+			l.timer.Reset(r.w.opts.Heartbeat)
 		}
-	}()
+	})
 	return l
 }
 
@@ -70,14 +69,16 @@ func (l *lease) add(rc receipt) bool {
 	return true
 }
 
-// end stops the extensions, cutting one in progress short, and returns the
-// lease's deliveries.
+// end stops the extensions, cutting one in progress short and waiting for
+// it, and returns the lease's deliveries.
 func (l *lease) end() []receipt {
 	l.mu.Lock()
 	l.closed = true
 	l.mu.Unlock()
 	l.cancel()
-	<-l.done
+	l.extending.Lock() // an extension that starts from now on finds its context ended
+	l.timer.Stop()
+	l.extending.Unlock()
 	return l.receipts
 }
 
