@@ -122,12 +122,6 @@ func redact(s string, tok callback.Token) string {
 	return s
 }
 
-// reasonOf returns the FailureReason for a handler's error: its text, cut to
-// 256 characters by callback.NewReason.
-func reasonOf(err error) callback.Reason {
-	return callback.NewReason(text(err))
-}
-
 // report reports a handler's outcome for tok: a failure with herr's text as
 // the reason when herr is not nil, else a success with outs. Outputs that the
 // client refuses before sending anything (more than 50) are reported as a
@@ -136,14 +130,14 @@ func reasonOf(err error) callback.Reason {
 // error. herr's text must be redacted already, as call's is.
 func report(ctx context.Context, cb *callback.Client, tok callback.Token, outs []callback.Output, herr error) (why, err error) {
 	if herr != nil {
-		_, err = cb.Fail(ctx, tok, reasonOf(herr))
+		_, err = cb.Fail(ctx, tok, callback.ReasonFromError(herr))
 		return herr, err
 	}
 	_, err = cb.Succeed(ctx, tok, outs)
 	var ve *validate.Error
 	if errors.As(err, &ve) && strings.HasPrefix(ve.Field, "OutputParameters") {
 		why = redactError(fmt.Errorf("worker: the handler's outputs were refused: %w", err), tok)
-		_, err = cb.Fail(ctx, tok, reasonOf(why))
+		_, err = cb.Fail(ctx, tok, callback.ReasonFromError(why))
 	}
 	return why, err
 }
