@@ -72,12 +72,6 @@ func goHandler(ctx context.Context, h Handler, msg callback.Message, log *slog.L
 	return c
 }
 
-// call runs h for msg with goHandler and waits until it is done.
-func call(ctx context.Context, h Handler, msg callback.Message, log *slog.Logger) ([]callback.Output, error) {
-	res := <-goHandler(ctx, h, msg, log)
-	return res.outs, redactError(res.err, msg.Token)
-}
-
 // handlerError returns err as a *safeError, read once, with tok redacted;
 // a nil pointer (a typed nil: var e *MyErr; return nil, e) is not read but
 // named.
@@ -127,7 +121,7 @@ func redact(s string, tok callback.Token) string {
 // client refuses before sending anything (more than 50) are reported as a
 // failure with why: no retry would make them valid. It returns the error that
 // explains the step's outcome (herr, that refusal, or nil) and the report's
-// error. herr's text must be redacted already, as call's is.
+// error. herr's text must be redacted already, as goHandler's is.
 func report(ctx context.Context, cb *callback.Client, tok callback.Token, outs []callback.Output, herr error) (why, err error) {
 	if herr != nil {
 		_, err = cb.Fail(ctx, tok, callback.ReasonFromError(herr))

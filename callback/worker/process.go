@@ -79,7 +79,8 @@ func (r *run) execute(ctx context.Context, msg callback.Message, rc receipt, res
 	var err error
 	if hctx.Err() == nil {
 		t0 := time.Now()
-		outs, err = call(hctx, r.w.handler, msg, r.w.log)
+		hr := <-goHandler(hctx, r.w.handler, msg, r.w.log)
+		outs, err = hr.outs, hr.err
 		r.w.tel.handlerTook(ctx, time.Since(t0))
 	}
 	switch {
