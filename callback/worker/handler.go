@@ -50,9 +50,9 @@ type handled struct {
 // goHandler runs h for msg on a goroutine of its own, so that nothing the
 // handler does can stop the caller: a panic becomes a *PanicError (logged to
 // log with its stack) and runtime.Goexit errGoexit, and the error h returns
-// is read at once, on that goroutine (see handlerError). The error is nil or
-// a *safeError, whose text holds no raw token of msg and cannot panic. The
-// channel receives the outcome once the handler is done.
+// is read at once, on that goroutine (see handlerError). The error is nil,
+// errGoexit or a *safeError, whose text holds no raw token of msg and cannot
+// panic. The channel receives the outcome once the handler is done.
 func goHandler(ctx context.Context, h Handler, msg callback.Message, log *slog.Logger) <-chan handled {
 	c := make(chan handled, 1)
 	go func() {
