@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"time"
 
@@ -206,9 +205,7 @@ func (b *batch) run(ctx context.Context, records []events.SQSMessage) events.SQS
 	for i, rec := range records {
 		res := &b.results[i]
 		res.MessageID = rec.MessageId
-		if n, err := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"]); err == nil {
-			res.ReceiveCount = n
-		}
+		res.ReceiveCount = receiveCount(rec.Attributes)
 		msg, err := callback.ParseMessage([]byte(rec.Body))
 		if err != nil {
 			res.Outcome, res.Err = Malformed, malformedError(err, rec.Body)

@@ -34,8 +34,7 @@ func (r *run) process(m *types.Message) {
 	if span != nil {
 		defer span.End()
 	}
-	res := Result{MessageID: rc.id}
-	res.ReceiveCount, _ = strconv.Atoi(m.Attributes[string(types.MessageSystemAttributeNameApproximateReceiveCount)])
+	res := Result{MessageID: rc.id, ReceiveCount: receiveCount(m.Attributes)}
 	body := aws.ToString(m.Body)
 	msg, err := callback.ParseMessage([]byte(body))
 	if err != nil {
@@ -215,6 +214,16 @@ func logResult(ctx context.Context, log *slog.Logger, level slog.Level, msg stri
 		attrs = append(attrs, slog.String("error", text(res.Err)))
 	}
 	log.LogAttrs(ctx, level, msg, attrs...)
+}
+
+// receiveCount returns a message's ApproximateReceiveCount from its
+// attributes, or 0 when SQS sent none.
+func receiveCount(attrs map[string]string) int {
+	n, err := strconv.Atoi(attrs[string(types.MessageSystemAttributeNameApproximateReceiveCount)])
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 // onResult gives res to f, if not nil. A panic in f is logged, with the
