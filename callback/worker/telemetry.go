@@ -16,7 +16,7 @@ import (
 const scope = "github.com/stepcallback/sagemaker-callback/callback/worker"
 
 // telemetry is a Worker's tracer and instruments. A nil field records
-// nothing and costs nothing.
+// nothing.
 type telemetry struct {
 	tracer   tracing.Tracer
 	messages metrics.Int64Counter

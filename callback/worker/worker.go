@@ -138,7 +138,7 @@ type Options struct {
 	// span (tracing.WithSpan), so that their spans nest under it: give the
 	// callback client and the SQS client the same provider. A duplicate
 	// delivery joined to a running step has "callback.worker.duplicate" set
-	// instead. Nil means no spans, at no cost.
+	// instead. Nil means no spans.
 	TracerProvider tracing.TracerProvider
 
 	// MeterProvider, when not nil, gets the Worker's metrics:
@@ -147,7 +147,7 @@ type Options struct {
 	// (Float64Histogram, seconds), "callback.worker.message.age"
 	// (Float64Histogram, seconds from a message's SentTimestamp to its
 	// receipt) and "callback.worker.inflight" (Int64UpDownCounter: the
-	// messages held). Nil means no metrics, at no cost.
+	// messages held). Nil means no metrics.
 	MeterProvider metrics.MeterProvider
 
 	// OnResult, when not nil, is called with the Result of every message
