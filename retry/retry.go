@@ -131,13 +131,11 @@ func (e *Error) Unwrap() []error {
 // the policy is used up, or ctx ends. It returns nil on success and a
 // *Error otherwise. If ctx has already ended, op is not called.
 //
-// The loop is backoff.RetryNotifyWithTimer over an ExponentialBackOff made
-// from p, under backoff.WithMaxRetries and backoff.WithContext; an error
-// that is not retryable stops it as a backoff.Permanent (op may return
-// backoff.Permanent(err) itself to the same end). Each attempt runs
-// under context.WithTimeoutCause(ctx, p.AttemptTimeout, ErrAttemptTimeout),
-// so op must honour its context. When ctx ends, during an attempt or a
-// wait, Do returns at once and keeps the last attempt's error in Err.
+// The package documentation tells how the loop is built on backoff. op may
+// return backoff.Permanent(err) to stop it at once, as an error that is not
+// retryable does. Each attempt's context ends after p.AttemptTimeout, so op
+// must honour its context. When ctx ends, during an attempt or a wait, Do
+// returns at once and keeps the last attempt's error in Err.
 func Do(ctx context.Context, p Policy, op func(ctx context.Context) error, optFns ...func(*Options)) error {
 	var o Options
 	for _, fn := range optFns {
