@@ -20,9 +20,9 @@
 // Lengths count Unicode scalar values (code points), as Smithy's length trait
 // does: not bytes, not UTF-16 units. A value that is not valid UTF-8 is never
 // valid. Like ECMA-262 and Go's regexp, the CallbackToken pattern refuses a
-// trailing newline and non-ASCII letters and digits. Note the model's trap: the request's FailureReason has
-// the shape String256; the shape named FailureReason (1024) is only used in
-// error messages.
+// trailing newline and non-ASCII letters and digits. Note the model's trap:
+// the request's FailureReason has the shape String256; the shape named
+// FailureReason (1024) is only used in error messages.
 //
 // # The checks
 //

@@ -115,8 +115,7 @@ func check(sp *Spec, s string) *Error {
 
 // isAlnum reports whether s matches ^[a-zA-Z0-9]+$, the one pattern of the
 // model (CallbackToken's), without a regular expression: every byte an ASCII
-// letter or digit, so a trailing newline and non-ASCII letters fail, as in
-// ECMA-262 and Go's regexp.
+// letter or digit (the package doc says what that refuses).
 func isAlnum(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
