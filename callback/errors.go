@@ -216,8 +216,9 @@ func retryable(err error) bool {
 	return retry.Retryable(err) && reached(err)
 }
 
-// newError builds the error of a failed call. last is the last attempt's
-// error, err the whole chain (from retry.Do), raw the token to redact.
+// newError builds the error of a failed call from err, the whole chain
+// (from retry.Do), whose last attempt's error gives the class, the request
+// ID and the service's code and message; tok is the token to redact.
 func newError(ctx context.Context, op string, err error, tok Token) *Error {
 	e := &Error{Op: op, err: err}
 	last := err
