@@ -1,6 +1,7 @@
 package callbacktest
 
 import (
+	"cmp"
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/hex"
@@ -139,7 +140,7 @@ type queue struct {
 
 func newQueue(o *Options, base string) *queue {
 	q := &o.Queue
-	q.Name = cmpOr(q.Name, "callbacktest")
+	q.Name = cmp.Or(q.Name, "callbacktest")
 	if q.VisibilityTimeout <= 0 {
 		q.VisibilityTimeout = 30
 	}
@@ -525,7 +526,7 @@ func (s *Server) receiveMessage(r *http.Request, in *sqsInput) answer {
 	n, e1 := intParam(in.MaxNumberOfMessages, "MaxNumberOfMessages", 1, 1, 10, "Must be between 1 and 10, if provided.")
 	wait, e2 := intParam(in.WaitTimeSeconds, "WaitTimeSeconds", 0, 0, 20, "Must be >= 0 and <= 20, if provided.")
 	vis, e3 := intParam(in.VisibilityTimeout, "VisibilityTimeout", q.opts.Queue.VisibilityTimeout, 0, maxVisibilitySeconds, "Must be between 0 and 43200, if provided.")
-	if e := cmpOrErr(e1, e2, e3); e != nil {
+	if e := cmp.Or(e1, e2, e3); e != nil {
 		return answer{err: e}
 	}
 	names := append(slices.Clone(in.AttributeNames), in.MessageSystemAttributeNames...)
@@ -597,15 +598,6 @@ func (s *Server) receiveMessage(r *http.Request, in *sqsInput) answer {
 		a.ids = append(a.ids, g.m.id)
 	}
 	return a
-}
-
-func cmpOrErr(es ...*apiError) *apiError {
-	for _, e := range es {
-		if e != nil {
-			return e
-		}
-	}
-	return nil
 }
 
 func (q *queue) sendMessage(in *sqsInput) answer {

@@ -2,6 +2,7 @@ package callbacktest
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -67,7 +68,9 @@ type apiError struct {
 	msg    string
 }
 
-func (e *apiError) queryCode() string { return cmpOr(e.query, strings.TrimSuffix(e.code, "Exception")) }
+func (e *apiError) queryCode() string {
+	return cmp.Or(e.query, strings.TrimSuffix(e.code, "Exception"))
+}
 
 // fault is the query protocol's Type of the error: whose fault it is.
 func (e *apiError) fault() string {

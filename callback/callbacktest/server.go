@@ -1,6 +1,7 @@
 package callbacktest
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"fmt"
@@ -205,10 +206,10 @@ func NewServer(optFns ...func(*Options)) *Server {
 	for _, fn := range optFns {
 		fn(&o)
 	}
-	o.Addr = cmpOr(o.Addr, "127.0.0.1:0")
-	o.Region = cmpOr(o.Region, "us-east-1")
-	o.AccountID = cmpOr(o.AccountID, "123456789012")
-	o.Pipeline = cmpOr(o.Pipeline, "callbacktest")
+	o.Addr = cmp.Or(o.Addr, "127.0.0.1:0")
+	o.Region = cmp.Or(o.Region, "us-east-1")
+	o.AccountID = cmp.Or(o.AccountID, "123456789012")
+	o.Pipeline = cmp.Or(o.Pipeline, "callbacktest")
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -256,13 +257,6 @@ func NewServer(optFns ...func(*Options)) *Server {
 		defer close(s.serveDone)
 		_ = s.srv.Serve(ln) // returns http.ErrServerClosed on Close
 	}()
-	return s
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
 	return s
 }
 
