@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -374,7 +375,7 @@ const minRedacted = 4
 // describe returns the log line of a request.
 func (r *redactor) describe(req callbacktest.Request) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s", req.RequestID, cmpOr(req.Operation, cmpOr(req.Target, "-")))
+	fmt.Fprintf(&b, "%s %s", req.RequestID, cmp.Or(req.Operation, req.Target, "-"))
 	if req.CallbackToken != "" {
 		fmt.Fprintf(&b, " token=%s", req.CallbackToken)
 	}
@@ -426,11 +427,4 @@ func redacted(raw string) string {
 		return tok.String()
 	}
 	return "(invalid token)"
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
