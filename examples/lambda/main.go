@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -84,7 +85,7 @@ func train(bucket string) worker.Handler {
 			return nil, errors.New(`the argument "model" is missing or empty`)
 		}
 		epochs := int64(1)
-		if n, ok := m.Arguments["epochs"].(interface{ Int64() (int64, error) }); ok {
+		if n, ok := m.Arguments["epochs"].(json.Number); ok {
 			if v, err := n.Int64(); err == nil && v > 0 {
 				epochs = v
 			}
