@@ -147,8 +147,7 @@ type batch struct {
 	tel  *telemetry
 
 	ctx  context.Context // the invocation's, for the log
-	hctx context.Context // the handlers': ends DeadlineMargin before the deadline
-	rctx context.Context // the reports': ends DeadlineMargin/2 before it
+	rctx context.Context // the reports': ends DeadlineMargin/2 before the deadline
 
 	results []Result // one per record, in the batch's order
 
@@ -177,15 +176,13 @@ type lambdaStep struct {
 func (b *batch) run(ctx context.Context, records []events.SQSMessage) events.SQSEventResponse {
 	b.results = make([]Result, len(records))
 	b.settled = make([]bool, len(records))
-	b.ctx, b.hctx, b.rctx = ctx, ctx, ctx
+	b.ctx, b.rctx = ctx, ctx
 	if deadline, ok := ctx.Deadline(); ok {
 		margin := min(b.opts.DeadlineMargin, time.Until(deadline)/2)
 		b.cut = deadline.Add(-margin)
-		var cancelH, cancelR context.CancelFunc
-		b.hctx, cancelH = context.WithDeadlineCause(ctx, b.cut, ErrShutdown)
-		defer cancelH()
-		b.rctx, cancelR = context.WithDeadlineCause(ctx, deadline.Add(-margin/2), ErrShutdown)
-		defer cancelR()
+		var cancel context.CancelFunc
+		b.rctx, cancel = context.WithDeadlineCause(ctx, deadline.Add(-margin/2), ErrShutdown)
+		defer cancel()
 	}
 
 	// Scan the batch: parse every record and group them by step, so that
@@ -285,10 +282,7 @@ func (b *batch) run(ctx context.Context, records []events.SQSMessage) events.SQS
 		res := &b.results[i]
 		if !b.settled[i] {
 			res.Outcome, res.Err = Left, context.Cause(b.rctx)
-			if res.Err == nil {
-				res.Err = context.Cause(b.hctx)
-			}
-			if res.Err == nil { // not expected: every step settles or is cut
+			if res.Err == nil { // cut at b.cut, the handlers' deadline
 				res.Err = ErrShutdown
 			}
 			b.done(i)
