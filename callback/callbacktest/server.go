@@ -321,7 +321,7 @@ func (s *Server) AddStep(token string) (executionARN string) {
 	if st, ok := s.steps[token]; ok {
 		return st.ExecutionARN
 	}
-	arn := s.arn("sagemaker", "pipeline/"+s.opts.Pipeline+"/execution/"+randomString("abcdefghijklmnopqrstuvwxyz0123456789", 12))
+	arn := s.arn("pipeline/" + s.opts.Pipeline + "/execution/" + randomString("abcdefghijklmnopqrstuvwxyz0123456789", 12))
 	s.steps[token] = &Step{Token: token, ExecutionARN: arn, Status: StatusExecuting, Registered: s.opts.Now()}
 	s.order = append(s.order, token)
 	return arn
@@ -341,16 +341,16 @@ func (s *Server) NewStep() (token, executionARN string) {
 	}
 }
 
-// arn returns the ARN of a resource of service in the server's region and
+// arn returns the ARN of a SageMaker resource in the server's region and
 // account.
-func (s *Server) arn(service, resource string) string {
+func (s *Server) arn(resource string) string {
 	partition := "aws"
 	for prefix, p := range map[string]string{"cn-": "aws-cn", "us-gov-": "aws-us-gov", "us-iso-": "aws-iso", "us-isob-": "aws-iso-b"} {
 		if strings.HasPrefix(s.opts.Region, prefix) {
 			partition = p
 		}
 	}
-	return "arn:" + partition + ":" + service + ":" + s.opts.Region + ":" + s.opts.AccountID + ":" + resource
+	return "arn:" + partition + ":sagemaker:" + s.opts.Region + ":" + s.opts.AccountID + ":" + resource
 }
 
 // Step returns a copy of the step registered with the token, and whether
