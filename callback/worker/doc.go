@@ -159,6 +159,19 @@
 // callback client's error classes (callback.ErrConflict, ...). The value a
 // handler panicked with stays as it was, in PanicError.Value.
 //
+// # On AWS Lambda
+//
+// LambdaHandler applies the same rules to the batches of an SQS-triggered
+// Lambda function (see its doc). The function it returns is safe for many
+// invocations at once in one process, as aws-lambda-go (v1.51 and later) runs
+// it on Lambda Managed Instances when AWS_LAMBDA_MAX_CONCURRENCY is above 1:
+// the invocations share the callback client, the Handler and the
+// LambdaOptions (Logger, OnResult, TracerProvider, MeterProvider), and no
+// state of their own (TestLambdaConcurrentInvocations, under -race). The
+// Handler and OnResult are then called from several invocations at once, as
+// they already are from the steps of one batch: they must be safe for
+// concurrent use.
+//
 // # Traces and metrics
 //
 // With Options.TracerProvider and Options.MeterProvider (smithy-go's

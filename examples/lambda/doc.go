@@ -28,14 +28,20 @@
 //	                           records listed (LambdaOptions.DeadlineMargin),
 //	                           as 1s or 500ms; unset: 1s
 //	MODEL_BUCKET               the bucket in the model_uri output; unset: models
-//	AWS_LAMBDA_LOG_LEVEL       DEBUG, INFO (the default), WARN or ERROR; the log
-//	                           is JSON on standard error, tokens redacted
+//	AWS_LAMBDA_LOG_FORMAT      JSON or TEXT (the default), and
+//	AWS_LAMBDA_LOG_LEVEL       DEBUG, INFO (the default), WARN or ERROR: set
+//	                           by Lambda from the function's logging
+//	                           configuration, read by aws-lambda-go's
+//	                           lambdacontext.NewLogHandler, through which the
+//	                           function logs to standard output, each line
+//	                           with the invocation's requestId, tokens redacted
 //	AWS_ENDPOINT_URL_SAGEMAKER the SageMaker endpoint, for trying the function
 //	                           locally against examples/localserver (the AWS
 //	                           SDK's own setting)
 //
 // A setting that cannot be read stops the function at its start, with a
-// message saying which and why.
+// message saying which and why; the two log settings excepted, which
+// NewLogHandler reads as their defaults when it does not know them.
 //
 // Try it locally with AWS's Lambda Runtime Interface Emulator and the local
 // SageMaker fake:

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 
@@ -33,13 +34,10 @@ func main() {
 // newFunction builds the function's handler from its settings, read with
 // getenv (see the package doc).
 func newFunction(ctx context.Context, getenv func(string) string) (func(context.Context, events.SQSEvent) (events.SQSEventResponse, error), error) {
-	level := slog.LevelInfo
-	if s := getenv("AWS_LAMBDA_LOG_LEVEL"); s != "" {
-		if err := level.UnmarshalText([]byte(s)); err != nil {
-			return nil, fmt.Errorf("AWS_LAMBDA_LOG_LEVEL: %w", err)
-		}
-	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	// Lambda's own log handler: text or JSON as the function's log format
+	// says (AWS_LAMBDA_LOG_FORMAT), at its log level (AWS_LAMBDA_LOG_LEVEL),
+	// each line with the invocation's requestId, on standard output.
+	log := slog.New(lambdacontext.NewLogHandler())
 
 	var opts worker.LambdaOptions
 	if s := getenv("CALLBACK_CONCURRENCY"); s != "" {

@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"go.uber.org/goleak"
 
 	"github.com/stepcallback/sagemaker-callback/callback/callbacktest"
@@ -38,7 +41,7 @@ func TestFunction(t *testing.T) {
 	srv := callbacktest.NewServer()
 	defer srv.Close()
 	localAWS(t, srv)
-	fn, err := newFunction(context.Background(), env(map[string]string{"MODEL_BUCKET": "b", "CALLBACK_CONCURRENCY": "2", "AWS_LAMBDA_LOG_LEVEL": "error"}))
+	fn, err := newFunction(context.Background(), env(map[string]string{"MODEL_BUCKET": "b", "CALLBACK_CONCURRENCY": "2"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,10 +74,54 @@ func TestFunctionBadSettings(t *testing.T) {
 		{"CALLBACK_CONCURRENCY": "many"},
 		{"CALLBACK_CONCURRENCY": "-1"},
 		{"CALLBACK_DEADLINE_MARGIN": "1"},
-		{"AWS_LAMBDA_LOG_LEVEL": "loud"},
 	} {
 		if _, err := newFunction(context.Background(), env(m)); err == nil {
 			t.Errorf("%v: no error", m)
+		}
+	}
+}
+
+// The function logs through aws-lambda-go's lambdacontext.NewLogHandler, on
+// standard output: every line carries the invocation's request id, and none
+// a raw token.
+func TestFunctionLogs(t *testing.T) {
+	srv := callbacktest.NewServer()
+	defer srv.Close()
+	localAWS(t, srv)
+	f, err := os.Create(filepath.Join(t.TempDir(), "stdout"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	stdout := os.Stdout
+	os.Stdout = f // NewLogHandler writes to the os.Stdout of its call
+	fn, err := newFunction(context.Background(), env(nil))
+	os.Stdout = stdout
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, arn := srv.NewStep()
+	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "0f1e2d3c-req"})
+	if _, err := fn(ctx, events.SQSEvent{Records: []events.SQSMessage{
+		{MessageId: "m1", Body: callbacktest.StepMessage(tok, arn, map[string]any{"model": "churn"}, callbacktest.MessageStatusExecuting)},
+		{MessageId: "m2", Body: "hello"},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := os.ReadFile(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 2 {
+		t.Errorf("%d lines logged, want one per record:\n%s", len(lines), out)
+	}
+	for _, l := range lines {
+		if !strings.Contains(l, "requestId") || !strings.Contains(l, "0f1e2d3c-req") {
+			t.Errorf("a line without the invocation's requestId: %s", l)
+		}
+		if strings.Contains(l, tok) {
+			t.Errorf("a raw token was logged")
 		}
 	}
 }
