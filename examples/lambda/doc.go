@@ -4,8 +4,10 @@
 //
 // Build it for the provided.al2023 runtime (arm64 shown; amd64 works too):
 //
-//	GOOS=linux GOARCH=arm64 go build -tags lambda.norpc -o bootstrap ./examples/lambda
-//	zip function.zip bootstrap
+//	GOOS=linux GOARCH=arm64 go build -tags lambda.norpc -o build/bootstrap ./examples/lambda
+//	cd build && zip function.zip bootstrap
+//
+// (build/ is git-ignored.)
 //
 // Create the function with runtime provided.al2023, architecture arm64 and
 // handler bootstrap, and a role allowed sagemaker:SendPipelineExecutionStepSuccess
@@ -43,23 +45,31 @@
 // message saying which and why; the two log settings excepted, which
 // NewLogHandler reads as their defaults when it does not know them.
 //
-// Try it locally with AWS's Lambda Runtime Interface Emulator and the local
-// SageMaker fake:
+// Try it locally on Linux with AWS's Lambda Runtime Interface Emulator and
+// the local SageMaker fake, all built into a temporary directory; the last
+// line stops the two servers (the emulator stops the function) and removes
+// the directory:
 //
-//	go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
-//	go run ./examples/localserver -addr 127.0.0.1:8080 -token AbCdE12345 &
-//	go build -tags lambda.norpc -o /tmp/bootstrap ./examples/lambda
+//	D=$(mktemp -d)   # the emulator, the fake and the function go here, outside the repository
+//	GOBIN=$D go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
+//	go build -o "$D/localserver" ./examples/localserver
+//	go build -tags lambda.norpc -o "$D/bootstrap" ./examples/lambda
+//	"$D/localserver" -addr 127.0.0.1:8080 -token AbCdE12345 & SERVER=$!   # prints "listening on <URL>"
 //	AWS_ENDPOINT_URL_SAGEMAKER=http://127.0.0.1:8080 AWS_REGION=us-east-1 \
 //	AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=SECRETEXAMPLE \
 //	AWS_EC2_METADATA_DISABLED=true AWS_LAMBDA_FUNCTION_TIMEOUT=30 \
-//	aws-lambda-rie --runtime-interface-emulator-address 127.0.0.1:9000 \
-//		--runtime-api-address 127.0.0.1:9001 /tmp/bootstrap &
-//	curl -d '{"Records":[{"messageId":"m1","body":"{\"token\":\"AbCdE12345\",\"pipelineExecutionArn\":\"arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/x\",\"arguments\":{\"model\":\"churn\",\"epochs\":3},\"status\":\"Executing\"}"}]}' \
-//		http://127.0.0.1:9000/2015-03-31/functions/function/invocations
+//	"$D/aws-lambda-rie" --runtime-interface-emulator-address 127.0.0.1:9000 \
+//	  --runtime-api-address 127.0.0.1:9001 "$D/bootstrap" & RIE=$!
+//	curl -sS --retry 5 --retry-connrefused -d '{"Records":[{"messageId":"m1","body":"{\"token\":\"AbCdE12345\",\"pipelineExecutionArn\":\"arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/x\",\"arguments\":{\"model\":\"churn\",\"epochs\":3},\"status\":\"Executing\"}"}]}' \
+//	  http://127.0.0.1:9000/2015-03-31/functions/function/invocations
+//	# {"batchItemFailures":null}: the step succeeded; localserver logs the report
+//	kill $RIE $SERVER; wait $RIE $SERVER; rm -r "$D"
 //
 // The answer is {"batchItemFailures":null}: nothing to deliver again; the
 // localserver's log shows the SendPipelineExecutionStepSuccess it answered.
-// Invoke it again and the report is answered as the first ("replayed": the
-// same ClientRequestToken); add a record whose body is not a step's message
-// and its messageId is listed.
+// Before the last line, invoke it again and the report is answered as the
+// first ("replayed": the same ClientRequestToken); add a record whose body is
+// not a step's message and its messageId is listed. TestReadmeCommands, at
+// the module's root, runs the README's copy of these lines, which must match
+// these.
 package main
