@@ -1,0 +1,308 @@
+//go:build linux
+
+package sagemakercallback_test
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The pinned emulator, as the README and .ci/run install it.
+const rieModule = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d"
+
+// TestReadmeCommands runs the README's commands as a newcomer copies them, in
+// order: the Lambda section's local try, as it stands (on free loopback ports
+// instead of 8080, 9000 and 9001), then the next section's, the local server
+// and the AWS CLI, on the port the Lambda try used. After each, nothing it
+// started may be left running, the ports must be free, and git must see the
+// tree as it was (no build output left untracked).
+//
+// It needs aws-lambda-rie's module in the module cache (the README installs
+// the emulator from it, offline here) and Debian's AWS CLI for the second
+// part; without them it skips (fails, with CALLBACK_REQUIRE_RIE=1, when the
+// emulator is missing).
+func TestReadmeCommands(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes and runs the go command; skipped under -short")
+	}
+	lambdaTry := blockWith(t, readmeSection(t, "## Running on AWS Lambda"), "aws-lambda-rie")
+	cliBlock := blockWith(t, readmeSection(t, "## The local server from the command line"), "aws sqs")
+
+	// The emulator's module must be in the module cache: the block installs
+	// it from there, offline.
+	check := exec.Command("go", "install", rieModule)
+	check.Env = append(scriptEnv(t), "GOBIN="+t.TempDir())
+	if out, err := check.CombinedOutput(); err != nil {
+		msg := "aws-lambda-rie is not in the module cache (go install " + rieModule + "): " + strings.TrimSpace(string(out))
+		if os.Getenv("CALLBACK_REQUIRE_RIE") == "1" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	status := gitStatus(t)
+
+	// The Lambda section's try, as one shell runs it.
+	server, rie, api := freeAddr(t), freeAddr(t), freeAddr(t)
+	script := strings.Join(lambdaTry, "\n")
+	for from, to := range map[string]string{"127.0.0.1:8080": server, "127.0.0.1:9000": rie, "127.0.0.1:9001": api} {
+		if !strings.Contains(script, from) {
+			t.Fatalf("the Lambda section's block does not use %s", from)
+		}
+		script = strings.ReplaceAll(script, from, to)
+	}
+	out := runScript(t, script, scriptEnv(t), 2*time.Minute)
+	for _, want := range []string{`{"batchItemFailures":null}`, "steps: Executing 0, Failed 0, Succeeded 1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the Lambda section's commands did not print %q:\n%s", want, out)
+		}
+	}
+	checkFree(t, server, rie, api)
+	checkStatus(t, status, "the Lambda section's commands")
+	if t.Failed() {
+		return
+	}
+
+	// The next section: the local server in one shell, on the port the
+	// Lambda try used, and the AWS CLI in another.
+	if _, err := os.Stat("/usr/bin/aws"); err != nil {
+		t.Skip("the local server's section needs Debian's AWS CLI at /usr/bin/aws (apt-get install awscli)")
+	}
+	first, _, _ := strings.Cut(cliBlock[0], "#")
+	args := strings.Fields(strings.ReplaceAll(first, "127.0.0.1:8080", server))
+	if len(args) < 3 || args[0] != "go" || args[1] != "run" {
+		t.Fatalf("the local server's section starts with %q, not the server's go run", cliBlock[0])
+	}
+	srv := exec.Command(args[0], args[1:]...)
+	srv.Env = scriptEnv(t)
+	srv.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // its own group, as a shell's job: Ctrl-C reaches go run and the server
+	stdout, err := srv.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr syncBuffer
+	srv.Stderr = &stderr
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	listening := make(chan bool, 1)
+	var srvOut syncBuffer
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		said := false
+		for sc.Scan() {
+			srvOut.Write([]byte(sc.Text() + "\n"))
+			if !said && strings.HasPrefix(sc.Text(), "listening on ") {
+				said = true
+				listening <- true
+			}
+		}
+		if !said {
+			listening <- false
+		}
+		exited <- srv.Wait()
+	}()
+	stopped := false
+	defer func() {
+		if !stopped {
+			_ = syscall.Kill(-srv.Process.Pid, syscall.SIGKILL)
+			<-exited
+		}
+	}()
+	select {
+	case ok := <-listening:
+		if !ok {
+			t.Fatalf("the local server did not start (is %s still taken?):\n%s", server, stderr.String())
+		}
+	case <-time.After(3 * time.Minute):
+		t.Fatalf("the local server did not start in 3 minutes:\n%s", stderr.String())
+	}
+	rest := strings.ReplaceAll(strings.Join(cliBlock[1:], "\n"), "127.0.0.1:8080", server)
+	out = runScript(t, rest, []string{"HOME=" + t.TempDir(), "PATH=/usr/bin:/bin", "LANG=C.UTF-8"}, time.Minute)
+	if !strings.Contains(out, `"PipelineExecutionArn": "arn:aws:sagemaker:us-east-1:123456789012:pipeline/`) {
+		t.Errorf("no ARN in the AWS CLI's output:\n%s", out)
+	}
+	_ = syscall.Kill(-srv.Process.Pid, syscall.SIGINT) // Ctrl-C in the server's shell
+	select {
+	case <-exited:
+		// go run exits with status 1 after an interrupt, whatever its
+		// program's status; the server's log and summary tell its stop.
+		stopped = true
+		if !strings.Contains(stderr.String(), "stopped") {
+			t.Errorf("the local server did not stop cleanly on Ctrl-C:\n%s", stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the local server did not stop on Ctrl-C")
+	}
+	if !strings.Contains(srvOut.String(), "steps: Executing 0, Failed 0, Succeeded 1") {
+		t.Errorf("the local server's summary:\n%s", srvOut.String())
+	}
+	checkGone(t, srv.Process.Pid, "the local server's section")
+	checkFree(t, server)
+	checkStatus(t, status, "the local server's section")
+}
+
+// scriptEnv is the environment of a newcomer's shell: the go command's own
+// settings, offline, and no AWS configuration. The module cache serves as
+// the module proxy (GOPROXY=off would refuse go install's look-up of the
+// emulator module's deprecation).
+func scriptEnv(t *testing.T) []string {
+	t.Helper()
+	cache, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_") {
+			env = append(env, kv)
+		}
+	}
+	proxy := (&url.URL{Scheme: "file", Path: filepath.Join(strings.TrimSpace(string(cache)), "cache", "download")}).String()
+	return append(env, "GOPROXY="+proxy, "GOSUMDB=off")
+}
+
+// runScript runs script with sh -e in the repository's root, in a process
+// group of its own, and returns its output. It fails the test if the script
+// fails, and if anything it started is still running once it has ended.
+func runScript(t *testing.T, script string, env []string, timeout time.Duration) string {
+	t.Helper()
+	// Output goes to a file, not a pipe: a process left running would hold
+	// a pipe open, and Wait with it.
+	f, err := os.CreateTemp(t.TempDir(), "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	output := func() string {
+		b, _ := os.ReadFile(f.Name())
+		return string(b)
+	}
+	cmd := exec.Command("/bin/sh", "-e", "-x", "-c", script)
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("the commands failed: %v\n%s", err, output())
+		}
+	case <-time.After(timeout):
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+		t.Fatalf("the commands did not end in %v:\n%s", timeout, output())
+	}
+	checkGone(t, cmd.Process.Pid, "the commands")
+	return output()
+}
+
+// checkGone fails the test if a process of the group pgid is still running
+// two seconds after its leader ended, and kills the group.
+func checkGone(t *testing.T, pgid int, what string) {
+	t.Helper()
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if err := syscall.Kill(-pgid, 0); errors.Is(err, syscall.ESRCH) {
+			return
+		}
+		if time.Now().After(deadline) {
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			t.Errorf("%s left a process running", what)
+			return
+		}
+	}
+}
+
+// checkFree fails the test if one of addrs is still listened on.
+func checkFree(t *testing.T, addrs ...string) {
+	t.Helper()
+	for _, a := range addrs {
+		l, err := net.Listen("tcp", a)
+		if err != nil {
+			t.Errorf("%s is still taken: %v", a, err)
+			continue
+		}
+		l.Close()
+	}
+}
+
+// gitStatus returns git's view of the tree, untracked files included, or ""
+// when this is not a git checkout.
+func gitStatus(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("git", "status", "--porcelain", "--untracked-files=all").Output()
+	if err != nil {
+		t.Logf("not a git checkout (%v): the tree is not checked", err)
+		return ""
+	}
+	return string(out)
+}
+
+// checkStatus fails the test if git's view of the tree changed.
+func checkStatus(t *testing.T, before, what string) {
+	t.Helper()
+	if before == "" {
+		return
+	}
+	if after := gitStatus(t); after != before {
+		t.Errorf("%s changed the tree; git status before:\n%s\nafter:\n%s", what, before, after)
+	}
+}
+
+// freeAddr returns a loopback address whose port is free now and was never
+// returned before in this process.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	addrsMu.Lock()
+	defer addrsMu.Unlock()
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := l.Addr().String()
+		l.Close()
+		if !addrsGiven[a] {
+			addrsGiven[a] = true
+			return a
+		}
+	}
+}
+
+var (
+	addrsMu    sync.Mutex
+	addrsGiven = map[string]bool{}
+)
+
+// syncBuffer is a bytes.Buffer for several writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}

@@ -1,0 +1,250 @@
+package sagemakercallback_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// readmeSection returns the text of README.md's section under heading (a
+// whole line, as "## Install"), up to the next heading of the same level.
+func readmeSection(t *testing.T, heading string) string {
+	t.Helper()
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(readme)
+	start := strings.Index(s, "\n"+heading+"\n")
+	if start < 0 {
+		t.Fatalf("README.md has no section %q", heading)
+	}
+	s = s[start+1+len(heading):]
+	level := heading[:strings.IndexByte(heading, ' ')+1] // "## "
+	if end := strings.Index(s, "\n"+level); end >= 0 {
+		s = s[:end]
+	}
+	return s
+}
+
+// shBlock finds the sh code blocks of a Markdown text.
+var shBlock = regexp.MustCompile("(?s)```sh\n(.*?)```")
+
+// shBlocks returns the sh blocks of text, each as its lines.
+func shBlocks(text string) [][]string {
+	var blocks [][]string
+	for _, m := range shBlock.FindAllStringSubmatch(text, -1) {
+		blocks = append(blocks, strings.Split(strings.TrimSuffix(m[1], "\n"), "\n"))
+	}
+	return blocks
+}
+
+// blockWith returns the one sh block of text that has a line containing
+// marker.
+func blockWith(t *testing.T, text, marker string) []string {
+	t.Helper()
+	var found [][]string
+	for _, b := range shBlocks(text) {
+		if strings.Contains(strings.Join(b, "\n"), marker) {
+			found = append(found, b)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%d sh blocks contain %q, want 1", len(found), marker)
+	}
+	return found[0]
+}
+
+// offlineGoEnv is the environment for the go command in tests: the module
+// cache only, never the network.
+func offlineGoEnv() []string {
+	return append(os.Environ(), "GOPROXY=off", "GOSUMDB=off", "GOWORK=off", "GOFLAGS=-mod=mod")
+}
+
+// TestReadmeInstall runs the README's Install commands in a new module, as
+// someone would before the module is published: the replace onto this
+// checkout, then go get, then a program that imports package callback builds.
+// Offline: GOPROXY=off, the dependencies come from the module cache.
+func TestReadmeInstall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the go command; skipped under -short")
+	}
+	root, err := filepath.Abs(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := blockWith(t, readmeSection(t, "## Install"), "go mod edit -replace")
+	dir := t.TempDir()
+	run := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command(args[0], args[1:]...)
+		cmd.Dir = dir
+		cmd.Env = offlineGoEnv()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	run("go", "mod", "init", "example.com/try")
+	prog := `package main
+
+import (
+	"fmt"
+
+	"github.com/stepcallback/sagemaker-callback/callback"
+)
+
+func main() { fmt.Println(callback.MustParseToken("AbCdE12345")) }
+`
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(prog), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, l := range block {
+		if l, _, _ = strings.Cut(l, "#"); strings.TrimSpace(l) == "" {
+			continue
+		}
+		args := strings.Fields(l)
+		if args[0] != "go" {
+			t.Fatalf("README's Install block runs %q; this test runs only go commands", l)
+		}
+		for i, a := range args {
+			// The checkout, "../sagemaker-callback" in the README, is this one.
+			if before, _, ok := strings.Cut(a, "=../sagemaker-callback"); ok {
+				args[i] = before + "=" + root
+			}
+		}
+		run(args...)
+		n++
+	}
+	if n != 2 {
+		t.Errorf("ran %d commands of README's Install block, want 2 (the replace, the get)", n)
+	}
+	run("go", "build", "-o", filepath.Join(dir, "try.exe"), ".")
+	out, err := exec.Command(filepath.Join(dir, "try.exe")).Output()
+	if err != nil || strings.TrimSpace(string(out)) == "" || strings.Contains(string(out), "AbCdE12345") {
+		t.Errorf("the program built against the checkout printed %q, %v", out, err)
+	}
+}
+
+// TestReadmeBuildOutputs checks that no go build of the README writes into
+// the repository where git would see it: each writes outside the tree (a
+// temporary directory, /dev/null), to a git-ignored path, or nothing (a
+// pattern of several packages).
+func TestReadmeBuildOutputs(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	git, gitErr := exec.LookPath("git")
+	if gitErr == nil {
+		gitErr = exec.Command(git, "rev-parse", "--is-inside-work-tree").Run() // not a checkout: a module's copy
+	}
+	n := 0
+	for _, b := range shBlocks(string(readme)) {
+		for _, l := range b {
+			l, _, _ = strings.Cut(l, "#")
+			args := strings.Fields(l)
+			i := indexOf(args, "build")
+			if i < 1 || args[i-1] != "go" {
+				continue
+			}
+			n++
+			o := indexOf(args, "-o")
+			if o < 0 {
+				if !strings.HasSuffix(args[len(args)-1], "...") {
+					t.Errorf("%q writes its binary into the current directory", l)
+				}
+				continue
+			}
+			out := strings.Trim(args[o+1], `"`)
+			if strings.HasPrefix(out, "$") || filepath.IsAbs(out) || out == os.DevNull {
+				continue // a temporary directory, or outside the tree
+			}
+			if gitErr != nil {
+				t.Logf("not in a git checkout (%v); cannot check that %s is ignored", gitErr, out)
+				continue
+			}
+			cmd := exec.Command(git, "check-ignore", "-q", "--no-index", out)
+			if err := cmd.Run(); err != nil {
+				t.Errorf("%q writes %s, which git does not ignore (%v)", l, out, err)
+			}
+		}
+	}
+	if n < 3 {
+		t.Errorf("found %d go build commands in README.md; want the first build's, the deploy's and the local try's", n)
+	}
+}
+
+func indexOf(s []string, v string) int {
+	for i, x := range s {
+		if x == v {
+			return i
+		}
+	}
+	return -1
+}
+
+// TestReadmeOtelVersions checks that the versions the README names for
+// examples/otel (OpenTelemetry, and AWS's adapters smithyoteltracing and
+// smithyotelmetrics) are the ones its go.mod requires.
+func TestReadmeOtelVersions(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gomod, err := os.ReadFile(filepath.Join("examples", "otel", "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	required := func(path string) string {
+		m := regexp.MustCompile(`(?m)^\s*` + regexp.QuoteMeta(path) + `\s+(v\S+)`).FindSubmatch(gomod)
+		if m == nil {
+			t.Fatalf("examples/otel/go.mod does not require %s", path)
+		}
+		return string(m[1])
+	}
+	otel := required("go.opentelemetry.io/otel")
+	adapters := required("github.com/aws/smithy-go/tracing/smithyoteltracing")
+	if v := required("github.com/aws/smithy-go/metrics/smithyotelmetrics"); v != adapters {
+		t.Fatalf("examples/otel/go.mod requires smithyoteltracing %s and smithyotelmetrics %s; the README names one version", adapters, v)
+	}
+	for _, c := range []struct {
+		re, want string
+	}{
+		{`OpenTelemetry (v\d+\.\d+\.\d+)`, otel},
+		{`smithyotel(?:tracing|metrics)\S*(?:, |@)(v\d+\.\d+\.\d+)`, adapters},
+	} {
+		ms := regexp.MustCompile(c.re).FindAllSubmatch(readme, -1)
+		if len(ms) == 0 {
+			t.Errorf("README.md names no version matching %s", c.re)
+		}
+		for _, m := range ms {
+			if string(m[1]) != c.want {
+				t.Errorf("README.md says %q; examples/otel/go.mod requires %s", m[0], c.want)
+			}
+		}
+	}
+}
+
+// TestReadmeLambdaMatchesDoc checks that the README's commands to try the
+// Lambda function locally stand, line for line, in examples/lambda's
+// documentation, so that the two cannot drift apart.
+func TestReadmeLambdaMatchesDoc(t *testing.T) {
+	block := blockWith(t, readmeSection(t, "## Running on AWS Lambda"), "aws-lambda-rie")
+	doc, err := os.ReadFile(filepath.Join("examples", "lambda", "doc.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	docLines := map[string]bool{}
+	for _, l := range strings.Split(string(doc), "\n") {
+		docLines[strings.TrimSpace(strings.TrimPrefix(l, "//"))] = true
+	}
+	for _, l := range block {
+		if l = strings.TrimSpace(l); l != "" && !docLines[l] {
+			t.Errorf("README line %q is not in examples/lambda/doc.go", l)
+		}
+	}
+}
