@@ -5,7 +5,7 @@
 // Build it for the provided.al2023 runtime (arm64 shown; amd64 works too):
 //
 //	GOOS=linux GOARCH=arm64 go build -tags lambda.norpc -o build/bootstrap ./examples/lambda
-//	cd build && zip function.zip bootstrap
+//	(cd build && zip function.zip bootstrap)
 //
 // (build/ is git-ignored.)
 //
