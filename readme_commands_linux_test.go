@@ -6,11 +6,13 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"math/rand/v2"
 	"net"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -265,23 +267,29 @@ func checkStatus(t *testing.T, before, what string) {
 }
 
 // freeAddr returns a loopback address whose port is free now and was never
-// returned before in this process.
+// returned before in this process. The port is drawn below Linux's ephemeral
+// range (32768 and up by default), where the kernel picks the ports of
+// outgoing connections and of other tests' listeners on port 0, which could
+// take it between this check and the commands' own listen.
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	addrsMu.Lock()
 	defer addrsMu.Unlock()
-	for {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	for range 1000 {
+		a := net.JoinHostPort("127.0.0.1", strconv.Itoa(20000+rand.IntN(12000)))
+		if addrsGiven[a] {
+			continue
+		}
+		l, err := net.Listen("tcp", a)
 		if err != nil {
-			t.Fatal(err)
+			continue
 		}
-		a := l.Addr().String()
 		l.Close()
-		if !addrsGiven[a] {
-			addrsGiven[a] = true
-			return a
-		}
+		addrsGiven[a] = true
+		return a
 	}
+	t.Fatal("no free loopback port between 20000 and 32000")
+	return ""
 }
 
 var (
