@@ -90,9 +90,8 @@
 // one span, "callback.Fail" or "callback.Succeed", ended when the call
 // returns, with an error status on failure and the attributes
 // callback.attempts (an int: the requests sent), callback.outcome ("ok", or
-// the class: "conflict", "limit_exceeded", "not_found", "invalid",
-// "throttled", "access_denied", "unavailable", "unexpected", or "canceled"
-// when the caller's context ended first), callback.operation,
+// the Name of the error's Class, such as "not_found" or "throttled", and
+// "canceled" when the caller's context ended first), callback.operation,
 // callback.token.fingerprint and aws.request_id where known. It records
 // callback.report.duration (a Float64Histogram, in seconds) and
 // callback.report.attempts (an Int64Histogram), both with the attributes
