@@ -332,7 +332,7 @@ func (c *Client) call(ctx context.Context, op string, tok Token, o *settings, re
 func sendSafely(ctx context.Context, op string, tok Token, log *slog.Logger, send sender, sdk []func(*sagemaker.Options)) (arn *string, md middleware.Metadata, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			p := &apiPanic{text: tok.Redact(errtext.Value(v)), value: v}
+			p := &apiPanic{text: tok.Redact(errtext.Value(v))}
 			err = p
 			logPanic(ctx, log, op, tok, p.text)
 		}
@@ -343,8 +343,7 @@ func sendSafely(ctx context.Context, op string, tok Token, log *slog.Logger, sen
 // apiPanic is the error of an attempt whose API panicked. The request may or
 // may not have reached the service: classify counts it as sent.
 type apiPanic struct {
-	text  string // the panic's text, redacted
-	value any
+	text string // the panic's text, redacted
 }
 
 func (p *apiPanic) Error() string { return "the API panicked: " + p.text }
