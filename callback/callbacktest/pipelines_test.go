@@ -1,0 +1,219 @@
+package callbacktest_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/stepcallback/sagemaker-callback/callback"
+	"github.com/stepcallback/sagemaker-callback/callback/callbacktest"
+)
+
+const roleARN = "arn:aws:iam::123456789012:role/pipelines"
+
+// twoSteps is a definition as the SageMaker Python SDK writes it: "train"
+// gets a parameter, "report" depends on it and gets its output.
+func twoSteps(queueURL string) string {
+	return `{
+  "Version": "2020-12-01",
+  "Metadata": {},
+  "Parameters": [{"Name": "Model", "Type": "String", "DefaultValue": "m1"}, {"Name": "Epochs", "Type": "Integer", "DefaultValue": 3}],
+  "PipelineExperimentConfig": {"ExperimentName": {"Get": "Execution.PipelineName"}, "TrialName": {"Get": "Execution.PipelineExecutionId"}},
+  "Steps": [
+    {"Name": "train", "Type": "Callback", "DisplayName": "Train", "Description": "trains",
+     "Arguments": {"model": {"Get": "Parameters.Model"}, "epochs": {"Get": "Parameters.Epochs"}, "fixed": "x"},
+     "DependsOn": [], "SqsQueueUrl": "` + queueURL + `",
+     "OutputParameters": [{"OutputName": "accuracy", "OutputType": "Float"}], "CacheConfig": {"Enabled": false}},
+    {"Name": "report", "Type": "Callback",
+     "Arguments": {"accuracy": {"Get": "Steps.train.OutputParameters['accuracy']"}, "run": {"Get": "Execution.PipelineExecutionArn"}},
+     "SqsQueueUrl": "` + queueURL + `", "OutputParameters": []}
+  ]
+}`
+}
+
+func createPipeline(t *testing.T, srv *callbacktest.Server, name, definition string) string {
+	t.Helper()
+	out, err := srv.Client().CreatePipeline(ctxT(t), &sagemaker.CreatePipelineInput{
+		PipelineName: aws.String(name), PipelineDefinition: aws.String(definition), RoleArn: aws.String(roleARN),
+	})
+	if err != nil {
+		t.Fatalf("CreatePipeline: %v", err)
+	}
+	return aws.ToString(out.PipelineArn)
+}
+
+func startExecution(t *testing.T, srv *callbacktest.Server, name string, params ...smtypes.Parameter) string {
+	t.Helper()
+	out, err := srv.Client().StartPipelineExecution(ctxT(t), &sagemaker.StartPipelineExecutionInput{PipelineName: aws.String(name), PipelineParameters: params})
+	if err != nil {
+		t.Fatalf("StartPipelineExecution: %v", err)
+	}
+	return aws.ToString(out.PipelineExecutionArn)
+}
+
+func executionSteps(t *testing.T, srv *callbacktest.Server, arn string) []smtypes.PipelineExecutionStep {
+	t.Helper()
+	var steps []smtypes.PipelineExecutionStep
+	p := sagemaker.NewListPipelineExecutionStepsPaginator(srv.Client(), &sagemaker.ListPipelineExecutionStepsInput{PipelineExecutionArn: aws.String(arn), SortOrder: smtypes.SortOrderAscending})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctxT(t))
+		if err != nil {
+			t.Fatalf("ListPipelineExecutionSteps: %v", err)
+		}
+		steps = append(steps, out.PipelineExecutionSteps...)
+	}
+	return steps
+}
+
+func executionStatus(t *testing.T, srv *callbacktest.Server, arn string) smtypes.PipelineExecutionStatus {
+	t.Helper()
+	out, err := srv.Client().DescribePipelineExecution(ctxT(t), &sagemaker.DescribePipelineExecutionInput{PipelineExecutionArn: aws.String(arn)})
+	if err != nil {
+		t.Fatalf("DescribePipelineExecution: %v", err)
+	}
+	return out.PipelineExecutionStatus
+}
+
+// receiveStep receives one step message from the fake's queue and deletes it.
+func receiveStep(t *testing.T, srv *callbacktest.Server) callback.Message {
+	t.Helper()
+	m := receiveOne(t, srv, sqs.ReceiveMessageInput{})
+	msg, err := callback.ParseMessage([]byte(aws.ToString(m.Body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := deleteMessage(t, srv, m.ReceiptHandle); err != nil {
+		t.Fatal(err)
+	}
+	return msg
+}
+
+// A pipeline of two steps runs as SageMaker runs it: the first starts with
+// its arguments resolved, its success starts the second with its output, the
+// second's failure fails the execution; the list calls show it all.
+func TestPipelineRuns(t *testing.T) {
+	srv := newServer(t)
+	sm := srv.Client()
+	parn := createPipeline(t, srv, "Two-Steps", twoSteps(srv.QueueURL()))
+	if parn != "arn:aws:sagemaker:us-east-1:123456789012:pipeline/two-steps" {
+		t.Errorf("PipelineArn = %s", parn)
+	}
+	arn := startExecution(t, srv, "Two-Steps", smtypes.Parameter{Name: aws.String("Model"), Value: aws.String("m2")})
+
+	msg := receiveStep(t, srv)
+	if msg.ExecutionARN.String() != arn || msg.Status != callback.StatusExecuting {
+		t.Errorf("message %+v", msg)
+	}
+	if msg.Arguments["model"] != "m2" || fmt.Sprint(msg.Arguments["epochs"]) != "3" || msg.Arguments["fixed"] != "x" {
+		t.Errorf("arguments %v", msg.Arguments)
+	}
+	steps := executionSteps(t, srv, arn)
+	if len(steps) != 1 || aws.ToString(steps[0].StepName) != "train" || steps[0].StepStatus != smtypes.StepStatusExecuting ||
+		aws.ToString(steps[0].StepDisplayName) != "Train" || steps[0].StartTime == nil || steps[0].EndTime != nil {
+		t.Fatalf("steps %+v", steps)
+	}
+	cb, ok := steps[0].Metadata.Callback, steps[0].Metadata != nil && steps[0].Metadata.Callback != nil
+	if !ok || aws.ToString(cb.CallbackToken) != msg.Token.Reveal() || aws.ToString(cb.SqsQueueUrl) != srv.QueueURL() {
+		t.Fatalf("metadata %+v", steps[0].Metadata)
+	}
+	execs, err := sm.ListPipelineExecutions(ctxT(t), &sagemaker.ListPipelineExecutionsInput{PipelineName: aws.String("Two-Steps")})
+	if err != nil || len(execs.PipelineExecutionSummaries) != 1 || aws.ToString(execs.PipelineExecutionSummaries[0].PipelineExecutionArn) != arn ||
+		execs.PipelineExecutionSummaries[0].PipelineExecutionStatus != smtypes.PipelineExecutionStatusExecuting {
+		t.Fatalf("ListPipelineExecutions: %+v, %v", execs, err)
+	}
+
+	if _, err := sendSuccess(t, srv, &sagemaker.SendPipelineExecutionStepSuccessInput{
+		CallbackToken:    aws.String(msg.Token.Reveal()),
+		OutputParameters: []smtypes.OutputParameter{{Name: aws.String("accuracy"), Value: aws.String("0.93")}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	second := receiveStep(t, srv)
+	if second.Arguments["accuracy"] != "0.93" || second.Arguments["run"] != arn || second.Token == msg.Token {
+		t.Errorf("second message %+v", second)
+	}
+	if _, err := sendFailure(t, srv, &sagemaker.SendPipelineExecutionStepFailureInput{
+		CallbackToken: aws.String(second.Token.Reveal()), FailureReason: aws.String("report failed"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	steps = executionSteps(t, srv, arn)
+	if len(steps) != 2 || steps[0].StepStatus != smtypes.StepStatusSucceeded || steps[1].StepStatus != smtypes.StepStatusFailed ||
+		aws.ToString(steps[1].FailureReason) != "report failed" || steps[1].EndTime == nil {
+		t.Fatalf("steps %+v", steps)
+	}
+	if outs := steps[0].Metadata.Callback.OutputParameters; len(outs) != 1 || aws.ToString(outs[0].Name) != "accuracy" || aws.ToString(outs[0].Value) != "0.93" {
+		t.Errorf("output parameters %+v", outs)
+	}
+	if s := executionStatus(t, srv, arn); s != smtypes.PipelineExecutionStatusFailed {
+		t.Errorf("execution %s, want Failed", s)
+	}
+}
+
+// The steps of StartStep and NewStep belong to executions of the pipeline of
+// Options.Pipeline; a step of NewStep is a stuck one: waiting, with no
+// message, seen by the list calls.
+func TestStartStepIsAnExecution(t *testing.T) {
+	srv := newServer(t)
+	tok1, arn1 := srv.StartStep(map[string]any{"k": "v"})
+	tok2, arn2 := srv.NewStep()
+	var arns []string
+	p := sagemaker.NewListPipelineExecutionsPaginator(srv.Client(), &sagemaker.ListPipelineExecutionsInput{PipelineName: aws.String("callbacktest"), SortOrder: smtypes.SortOrderAscending, MaxResults: aws.Int32(1)})
+	pages := 0
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctxT(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, s := range out.PipelineExecutionSummaries {
+			arns = append(arns, aws.ToString(s.PipelineExecutionArn))
+		}
+	}
+	if pages != 2 || len(arns) != 2 || arns[0] != arn1 || arns[1] != arn2 {
+		t.Fatalf("%d pages, executions %v; want %s, %s", pages, arns, arn1, arn2)
+	}
+	for arn, tok := range map[string]string{arn1: tok1, arn2: tok2} {
+		steps := executionSteps(t, srv, arn)
+		if len(steps) != 1 || aws.ToString(steps[0].StepName) != "callback" || aws.ToString(steps[0].Metadata.Callback.CallbackToken) != tok ||
+			steps[0].StepStatus != smtypes.StepStatusExecuting {
+			t.Errorf("steps of %s: %+v", arn, steps)
+		}
+	}
+	if st := srv.QueueStats(); st.Sent != 1 {
+		t.Errorf("%d messages sent, want 1 (NewStep sends none)", st.Sent)
+	}
+}
+
+func TestPipelineErrors(t *testing.T) {
+	srv := newServer(t)
+	sm := srv.Client()
+	_, err := sm.CreatePipeline(ctxT(t), &sagemaker.CreatePipelineInput{
+		PipelineName: aws.String("p"), RoleArn: aws.String(roleARN),
+		PipelineDefinition: aws.String(`{"Version":"2020-12-01","Steps":[{"Name":"t","Type":"Training","Arguments":{}}]}`),
+	}, noRetry)
+	checkAPIError(t, srv, err, "ValidationException", http.StatusBadRequest)
+	if !strings.Contains(err.Error(), "callback steps only") {
+		t.Errorf("error %v does not say the fake runs callback steps only", err)
+	}
+	_, err = sm.CreatePipeline(ctxT(t), &sagemaker.CreatePipelineInput{PipelineName: aws.String("bad name"), RoleArn: aws.String("r"), PipelineDefinition: aws.String("{}")}, noRetry)
+	checkAPIError(t, srv, err, "ValidationException", http.StatusBadRequest)
+	want := "3 validation errors detected: Value 'bad name' at 'pipelineName' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$; " +
+		"Value 'r' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20; " +
+		`Value 'r' at 'roleArn' failed to satisfy constraint: Member must satisfy regular expression pattern: ^arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$`
+	if got := lastRequest(t, srv).ErrorMessage; got != want {
+		t.Errorf("message %q\nwant %q", got, want)
+	}
+	_, err = sm.StartPipelineExecution(ctxT(t), &sagemaker.StartPipelineExecutionInput{PipelineName: aws.String("nope")}, noRetry)
+	checkAPIError(t, srv, err, "ResourceNotFound", http.StatusBadRequest)
+	_, err = sm.ListPipelineExecutionSteps(ctxT(t), &sagemaker.ListPipelineExecutionStepsInput{PipelineExecutionArn: aws.String("arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/none")}, noRetry)
+	checkAPIError(t, srv, err, "ResourceNotFound", http.StatusBadRequest)
+	_, err = sm.ListPipelineExecutions(ctxT(t), &sagemaker.ListPipelineExecutionsInput{PipelineName: aws.String("callbacktest"), MaxResults: aws.Int32(101)}, noRetry)
+	checkAPIError(t, srv, err, "ValidationException", http.StatusBadRequest)
+}
