@@ -217,3 +217,252 @@ func TestPipelineErrors(t *testing.T) {
 	_, err = sm.ListPipelineExecutions(ctxT(t), &sagemaker.ListPipelineExecutionsInput{PipelineName: aws.String("callbacktest"), MaxResults: aws.Int32(101)}, noRetry)
 	checkAPIError(t, srv, err, "ValidationException", http.StatusBadRequest)
 }
+
+// parallel is a definition of n callback steps with no dependencies, all
+// started at once.
+func parallel(queueURL string, n int) string {
+	steps := make([]string, n)
+	for i := range steps {
+		steps[i] = fmt.Sprintf(`{"Name":"s%02d","Type":"Callback","Arguments":{"i":%d},"SqsQueueUrl":%q,"OutputParameters":[]}`, i, i, queueURL)
+	}
+	return `{"Version":"2020-12-01","Parameters":[],"Steps":[` + strings.Join(steps, ",") + `]}`
+}
+
+// StopPipelineExecution: the execution and its waiting steps are Stopping,
+// each step gets a Stopping message; a step completed by either call is
+// Stopped, and the execution is Stopped once none waits. A repeated
+// ClientRequestToken gets the first answer; a stop of an ended execution is
+// ConflictException.
+func TestStopPipelineExecution(t *testing.T) {
+	srv := newServer(t)
+	sm := srv.Client()
+	createPipeline(t, srv, "par", parallel(srv.QueueURL(), 3))
+	arn := startExecution(t, srv, "par")
+	tokens := make(map[string]string) // by step name
+	for _, s := range executionSteps(t, srv, arn) {
+		tokens[aws.ToString(s.StepName)] = aws.ToString(s.Metadata.Callback.CallbackToken)
+	}
+	if len(tokens) != 3 {
+		t.Fatalf("steps %v", tokens)
+	}
+	if _, err := sendSuccess(t, srv, &sagemaker.SendPipelineExecutionStepSuccessInput{CallbackToken: aws.String(tokens["s00"])}); err != nil {
+		t.Fatal(err)
+	}
+	crt := strings.Repeat("c", 32)
+	out, err := sm.StopPipelineExecution(ctxT(t), &sagemaker.StopPipelineExecutionInput{PipelineExecutionArn: aws.String(arn), ClientRequestToken: aws.String(crt)})
+	if err != nil || aws.ToString(out.PipelineExecutionArn) != arn {
+		t.Fatalf("StopPipelineExecution: %v, %v", out, err)
+	}
+	if s := executionStatus(t, srv, arn); s != smtypes.PipelineExecutionStatusStopping {
+		t.Errorf("execution %s, want Stopping", s)
+	}
+	// 3 Executing messages, then 2 Stopping ones, for the steps still waiting.
+	stopping := make(map[string]bool)
+	for i := range 5 {
+		msg := receiveStep(t, srv)
+		if i >= 3 {
+			if msg.Status != callback.StatusStopping {
+				t.Fatalf("message %d: %+v", i, msg)
+			}
+			stopping[msg.Token.Reveal()] = true
+		}
+	}
+	if len(stopping) != 2 || !stopping[tokens["s01"]] || !stopping[tokens["s02"]] {
+		t.Errorf("Stopping messages for %v", stopping)
+	}
+	// The same ClientRequestToken: the same answer, no more messages.
+	if _, err := sm.StopPipelineExecution(ctxT(t), &sagemaker.StopPipelineExecutionInput{PipelineExecutionArn: aws.String(arn), ClientRequestToken: aws.String(crt)}); err != nil {
+		t.Fatal(err)
+	}
+	if !lastRequest(t, srv).Replayed {
+		t.Error("the repeated stop was not a replay")
+	}
+	if st := srv.QueueStats(); st.Sent != 5 {
+		t.Errorf("%d messages sent, want 5", st.Sent)
+	}
+
+	if _, err := sendFailure(t, srv, &sagemaker.SendPipelineExecutionStepFailureInput{CallbackToken: aws.String(tokens["s01"]), FailureReason: aws.String("stopped")}); err != nil {
+		t.Fatal(err)
+	}
+	if s := executionStatus(t, srv, arn); s != smtypes.PipelineExecutionStatusStopping {
+		t.Errorf("execution %s with a step waiting, want Stopping", s)
+	}
+	if _, err := sendSuccess(t, srv, &sagemaker.SendPipelineExecutionStepSuccessInput{CallbackToken: aws.String(tokens["s02"])}); err != nil {
+		t.Fatal(err)
+	}
+	if s := executionStatus(t, srv, arn); s != smtypes.PipelineExecutionStatusStopped {
+		t.Errorf("execution %s, want Stopped", s)
+	}
+	want := map[string]smtypes.StepStatus{"s00": smtypes.StepStatusSucceeded, "s01": smtypes.StepStatusStopped, "s02": smtypes.StepStatusStopped}
+	for _, s := range executionSteps(t, srv, arn) {
+		if s.StepStatus != want[aws.ToString(s.StepName)] {
+			t.Errorf("step %s is %s, want %s", aws.ToString(s.StepName), s.StepStatus, want[aws.ToString(s.StepName)])
+		}
+	}
+	_, err = sm.StopPipelineExecution(ctxT(t), &sagemaker.StopPipelineExecutionInput{PipelineExecutionArn: aws.String(arn)}, noRetry)
+	checkAPIError(t, srv, err, "ConflictException", http.StatusBadRequest)
+}
+
+// ListPipelineExecutionSteps and ListPipelineExecutions page with MaxResults
+// and NextToken, in either order.
+func TestPipelinePaging(t *testing.T) {
+	srv := newServer(t)
+	sm := srv.Client()
+	createPipeline(t, srv, "par", parallel(srv.QueueURL(), 7))
+	var arns []string
+	for range 5 {
+		arns = append(arns, startExecution(t, srv, "par"))
+	}
+	var got []string
+	pages := 0
+	p := sagemaker.NewListPipelineExecutionStepsPaginator(sm, &sagemaker.ListPipelineExecutionStepsInput{PipelineExecutionArn: aws.String(arns[2]), MaxResults: aws.Int32(3)})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctxT(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, s := range out.PipelineExecutionSteps {
+			got = append(got, aws.ToString(s.StepName))
+		}
+	}
+	if want := "s06 s05 s04 s03 s02 s01 s00"; pages != 3 || strings.Join(got, " ") != want {
+		t.Errorf("%d pages of steps %v, want 3 pages of %s (Descending, the default)", pages, got, want)
+	}
+
+	got, pages = nil, 0
+	ep := sagemaker.NewListPipelineExecutionsPaginator(sm, &sagemaker.ListPipelineExecutionsInput{PipelineName: aws.String("par"), MaxResults: aws.Int32(2)})
+	for ep.HasMorePages() {
+		out, err := ep.NextPage(ctxT(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, s := range out.PipelineExecutionSummaries {
+			got = append(got, aws.ToString(s.PipelineExecutionArn))
+		}
+	}
+	if pages != 3 || len(got) != 5 || got[0] != arns[4] || got[4] != arns[0] {
+		t.Errorf("%d pages of executions %v, want 3 pages, newest first", pages, got)
+	}
+	_, err := sm.ListPipelineExecutions(ctxT(t), &sagemaker.ListPipelineExecutionsInput{PipelineName: aws.String("par"), NextToken: aws.String("bogus")}, noRetry)
+	checkAPIError(t, srv, err, "ValidationException", http.StatusBadRequest)
+}
+
+// CreatePipeline and StartPipelineExecution are idempotent for a repeated
+// ClientRequestToken with the same parameters, and refuse it with others.
+func TestPipelineIdempotency(t *testing.T) {
+	srv := newServer(t)
+	sm := srv.Client()
+	def := parallel(srv.QueueURL(), 1)
+	crt := strings.Repeat("a", 32)
+	in := &sagemaker.CreatePipelineInput{PipelineName: aws.String("p"), PipelineDefinition: aws.String(def), RoleArn: aws.String(roleARN), ClientRequestToken: aws.String(crt)}
+	first, err := sm.CreatePipeline(ctxT(t), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := sm.CreatePipeline(ctxT(t), in)
+	if err != nil || aws.ToString(again.PipelineArn) != aws.ToString(first.PipelineArn) {
+		t.Fatalf("repeated CreatePipeline: %v, %v", again, err)
+	}
+	_, err = sm.CreatePipeline(ctxT(t), &sagemaker.CreatePipelineInput{PipelineName: aws.String("p"), PipelineDefinition: aws.String(def), RoleArn: aws.String(roleARN)}, noRetry)
+	checkAPIError(t, srv, err, "ValidationException", http.StatusBadRequest)
+	if msg := lastRequest(t, srv).ErrorMessage; !strings.Contains(msg, "already exists") {
+		t.Errorf("message %q: the SageMaker Python SDK's upsert looks for \"already exists\"", msg)
+	}
+
+	crt = strings.Repeat("b", 32)
+	sin := &sagemaker.StartPipelineExecutionInput{PipelineName: aws.String("p"), ClientRequestToken: aws.String(crt)}
+	a1, err := sm.StartPipelineExecution(ctxT(t), sin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a2, err := sm.StartPipelineExecution(ctxT(t), sin)
+	if err != nil || aws.ToString(a2.PipelineExecutionArn) != aws.ToString(a1.PipelineExecutionArn) {
+		t.Fatalf("repeated StartPipelineExecution: %v, %v", a2, err)
+	}
+	if st := srv.QueueStats(); st.Sent != 1 {
+		t.Errorf("%d messages sent, want 1", st.Sent)
+	}
+	_, err = sm.StartPipelineExecution(ctxT(t), &sagemaker.StartPipelineExecutionInput{PipelineName: aws.String("p"), ClientRequestToken: aws.String(crt), PipelineExecutionDescription: aws.String("other")}, noRetry)
+	checkAPIError(t, srv, err, "ConflictException", http.StatusBadRequest)
+
+	if _, err := sm.DeletePipeline(ctxT(t), &sagemaker.DeletePipelineInput{PipelineName: aws.String("p")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = sm.DescribePipeline(ctxT(t), &sagemaker.DescribePipelineInput{PipelineName: aws.String("p")}, noRetry)
+	checkAPIError(t, srv, err, "ResourceNotFound", http.StatusBadRequest)
+}
+
+// DescribePipeline returns the definition as sent.
+func TestDescribePipeline(t *testing.T) {
+	srv := newServer(t)
+	def := twoSteps(srv.QueueURL())
+	arn := createPipeline(t, srv, "two", def)
+	out, err := srv.Client().DescribePipeline(ctxT(t), &sagemaker.DescribePipelineInput{PipelineName: aws.String(arn)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(out.PipelineDefinition) != def || aws.ToString(out.PipelineName) != "two" || aws.ToString(out.RoleArn) != roleARN ||
+		out.PipelineStatus != smtypes.PipelineStatusActive || out.CreationTime == nil {
+		t.Errorf("DescribePipeline %+v", out)
+	}
+	def0, err := srv.Client().DescribePipeline(ctxT(t), &sagemaker.DescribePipelineInput{PipelineName: aws.String("callbacktest")})
+	if err != nil || !strings.Contains(aws.ToString(def0.PipelineDefinition), `"SqsQueueUrl":"`+srv.QueueURL()+`"`) {
+		t.Errorf("the pipeline of Options.Pipeline: %v, %v", def0, err)
+	}
+}
+
+// A step whose SqsQueueUrl names no queue of the fake fails at its start,
+// and so does the execution, as SageMaker fails a step whose message it
+// cannot send.
+func TestStepQueueNotFound(t *testing.T) {
+	srv := newServer(t)
+	createPipeline(t, srv, "lost", parallel(srv.URL()+"/123456789012/nosuchqueue", 1))
+	arn := startExecution(t, srv, "lost")
+	steps := executionSteps(t, srv, arn)
+	if len(steps) != 1 || steps[0].StepStatus != smtypes.StepStatusFailed || !strings.Contains(aws.ToString(steps[0].FailureReason), "nosuchqueue") {
+		t.Fatalf("steps %+v", steps)
+	}
+	if s := executionStatus(t, srv, arn); s != smtypes.PipelineExecutionStatusFailed {
+		t.Errorf("execution %s, want Failed", s)
+	}
+}
+
+// Bad definitions and parameters are ValidationExceptions that say what is
+// wrong.
+func TestPipelineDefinitionErrors(t *testing.T) {
+	srv := newServer(t)
+	q := srv.QueueURL()
+	step := func(name, extra string) string {
+		return fmt.Sprintf(`{"Name":%q,"Type":"Callback","SqsQueueUrl":%q%s}`, name, q, extra)
+	}
+	for def, want := range map[string]string{
+		`not json`:                            "Invalid pipeline definition",
+		`{"Version":"2020-12-01","Steps":[]}`: "no Steps",
+		`{"Steps":[` + step("a", "") + `,` + step("a", "") + `]}`:                                     "used twice",
+		`{"Steps":[` + step("a", `,"DependsOn":["b"]`) + `]}`:                                         "depends on step b",
+		`{"Steps":[` + step("a", `,"DependsOn":["b"]`) + `,` + step("b", `,"DependsOn":["a"]`) + `]}`: "cycle",
+		`{"Steps":[` + step("a", `,"Arguments":{"x":{"Get":"Parameters.nope"}}`) + `]}`:               "Parameters.nope",
+		`{"Steps":[{"Name":"a","Type":"Callback"}]}`:                                                  "no SqsQueueUrl",
+	} {
+		_, err := srv.Client().CreatePipeline(ctxT(t), &sagemaker.CreatePipelineInput{PipelineName: aws.String("p"), PipelineDefinition: aws.String(def), RoleArn: aws.String(roleARN)}, noRetry)
+		checkAPIError(t, srv, err, "ValidationException", http.StatusBadRequest)
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("definition %s: %v, want %q", def, err, want)
+		}
+	}
+	createPipeline(t, srv, "two", twoSteps(q))
+	for _, p := range []smtypes.Parameter{
+		{Name: aws.String("Nope"), Value: aws.String("1")},
+		{Name: aws.String("Epochs"), Value: aws.String("three")},
+	} {
+		_, err := srv.Client().StartPipelineExecution(ctxT(t), &sagemaker.StartPipelineExecutionInput{PipelineName: aws.String("two"), PipelineParameters: []smtypes.Parameter{p}}, noRetry)
+		checkAPIError(t, srv, err, "ValidationException", http.StatusBadRequest)
+	}
+	// A member of the wrong JSON type is a SerializationException.
+	resp, body := rawPost(t, srv, http.MethodPost, signedHeader("ListPipelineExecutions"), `{"PipelineName":"two","MaxResults":"3"}`)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "SerializationException") {
+		t.Errorf("MaxResults as a string: %d %s", resp.StatusCode, body)
+	}
+}

@@ -72,11 +72,11 @@ var (
 // absent.
 type pipelineInput struct {
 	name, displayName, definition, description, crt, roleARN *string
-	executionARN, nextToken, sortOrder, sortBy                *string
-	maxResults                                                *int
-	createdAfter, createdBefore                               *time.Time
-	params                                                    []paramInput // nil when absent
-	s3Location                                                bool
+	executionARN, nextToken, sortOrder, sortBy               *string
+	maxResults                                               *int
+	createdAfter, createdBefore                              *time.Time
+	params                                                   []paramInput // nil when absent
+	s3Location                                               bool
 }
 
 type paramInput struct{ name, value *string }

@@ -40,7 +40,7 @@ var (
 	sageMakerOps = []string{OpFailure, OpSuccess,
 		opCreatePipeline, opDescribePipeline, opDeletePipeline, opStartPipelineExecution,
 		opDescribePipelineExecution, opListPipelineExecutions, opListPipelineExecutionSteps, opStopPipelineExecution}
-	sqsOps       = []string{OpReceiveMessage, OpDeleteMessage, OpChangeMessageVisibility, OpSendMessage, OpGetQueueURL}
+	sqsOps = []string{OpReceiveMessage, OpDeleteMessage, OpChangeMessageVisibility, OpSendMessage, OpGetQueueURL}
 
 	sageMakerJSON = &protocol{"sagemaker", "application/x-amz-json-1.1", sageMakerPrefix, sageMakerOps, 0}
 	sqsJSON       = &protocol{"sqs", "application/x-amz-json-1.0", sqsPrefix, sqsOps, 1}
