@@ -3,6 +3,8 @@ package callbacktest
 import (
 	"encoding/json"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -118,9 +120,9 @@ type pendingSend struct {
 func (s *Server) addDefaultPipeline() {
 	def := fmt.Sprintf(`{"Version":%q,"Parameters":[],"Steps":[{"Name":%q,"Type":"Callback","Arguments":{},"SqsQueueUrl":%q,"OutputParameters":[]}]}`,
 		definitionVersion, defaultStepName, s.queue.url)
-	d, err := parseDefinition(def)
-	if err != nil {
-		panic("callbacktest: the default pipeline: " + err.Error())
+	d, problem := parseDefinition(def)
+	if problem != "" {
+		panic("callbacktest: the default pipeline: " + problem)
 	}
 	now := s.opts.Now()
 	p := &pipeline{
@@ -215,11 +217,11 @@ func (s *Server) advance(e *execution) []pendingSend {
 			if started[ds.name] != nil || !depsMet(ds, started) {
 				continue
 			}
-			args, err := resolve(ds.arguments, e, started)
+			args, problem := resolve(ds.arguments, e, started)
 			es := s.startStep(e, ds, s.newToken(), nil)
 			started[ds.name] = es
-			if err != nil {
-				s.failStep(es, err.Error())
+			if problem != "" {
+				s.failStep(es, problem)
 				continue
 			}
 			es.arguments = args.(map[string]any)
@@ -350,7 +352,7 @@ func (s *Server) dispatch(sends []pendingSend) {
 // "Parameters.NAME" by the execution's parameter, "Steps.S.OutputParameters['o']"
 // by the output parameter o that step S succeeded with, and
 // "Execution.PipelineExecutionArn" and the like by the execution's.
-func resolve(v any, e *execution, started map[string]*execStep) (any, error) {
+func resolve(v any, e *execution, started map[string]*execStep) (any, string) {
 	switch v := v.(type) {
 	case map[string]any:
 		if ref, ok := getRef(v); ok {
@@ -358,25 +360,25 @@ func resolve(v any, e *execution, started map[string]*execStep) (any, error) {
 		}
 		out := make(map[string]any, len(v))
 		for k, x := range v {
-			r, err := resolve(x, e, started)
-			if err != nil {
-				return nil, err
+			r, problem := resolve(x, e, started)
+			if problem != "" {
+				return nil, problem
 			}
 			out[k] = r
 		}
-		return out, nil
+		return out, ""
 	case []any:
 		out := make([]any, len(v))
 		for i, x := range v {
-			r, err := resolve(x, e, started)
-			if err != nil {
-				return nil, err
+			r, problem := resolve(x, e, started)
+			if problem != "" {
+				return nil, problem
 			}
 			out[i] = r
 		}
-		return out, nil
+		return out, ""
 	}
-	return v, nil
+	return v, ""
 }
 
 // getRef returns the reference of {"Get": "..."}.
@@ -388,52 +390,52 @@ func getRef(m map[string]any) (string, bool) {
 	return ref, ok
 }
 
-func resolveRef(ref string, e *execution, started map[string]*execStep) (any, error) {
+func resolveRef(ref string, e *execution, started map[string]*execStep) (any, string) {
 	kind, rest, _ := strings.Cut(ref, ".")
 	switch kind {
 	case "Parameters":
 		if v, ok := e.params[rest]; ok {
-			return v, nil
+			return v, ""
 		}
 	case "Steps":
-		name, out, err := parseStepRef(rest)
-		if err != nil {
-			return nil, err
+		name, out, problem := parseStepRef(rest)
+		if problem != "" {
+			return nil, problem
 		}
 		if es := started[name]; es != nil {
 			for _, o := range es.outputs {
 				if o.Name == out {
-					return o.Value, nil
+					return o.Value, ""
 				}
 			}
 		}
-		return nil, fmt.Errorf("Step %s did not send the output parameter '%s' that %s references.", name, out, ref)
+		return nil, fmt.Sprintf("Step %s did not send the output parameter '%s' that %s references.", name, out, ref)
 	case "Execution":
 		switch rest {
 		case "PipelineExecutionArn":
-			return e.arn, nil
+			return e.arn, ""
 		case "PipelineExecutionId":
-			return e.arn[strings.LastIndexByte(e.arn, '/')+1:], nil
+			return e.arn[strings.LastIndexByte(e.arn, '/')+1:], ""
 		case "PipelineName":
-			return e.p.name, nil
+			return e.p.name, ""
 		case "PipelineArn":
-			return e.p.arn, nil
+			return e.p.arn, ""
 		case "StartDateTime":
-			return e.created.UTC().Format(time.RFC3339), nil
+			return e.created.UTC().Format(time.RFC3339), ""
 		case "CurrentDateTime":
-			return time.Now().UTC().Format(time.RFC3339), nil
+			return time.Now().UTC().Format(time.RFC3339), ""
 		}
 	}
-	return nil, fmt.Errorf("The reference %s cannot be resolved.", ref)
+	return nil, fmt.Sprintf("The reference %s cannot be resolved.", ref)
 }
 
 // parseStepRef parses "S.OutputParameters['o']" into S and o.
-func parseStepRef(rest string) (step, out string, err error) {
+func parseStepRef(rest string) (step, out, problem string) {
 	step, prop, ok := strings.Cut(rest, ".OutputParameters[")
 	if ok && len(prop) > 4 && (strings.HasPrefix(prop, "'") && strings.HasSuffix(prop, "']") || strings.HasPrefix(prop, `"`) && strings.HasSuffix(prop, `"]`)) {
-		return step, prop[1 : len(prop)-2], nil
+		return step, prop[1 : len(prop)-2], ""
 	}
-	return "", "", fmt.Errorf("The reference Steps.%s is not one the fake resolves: only Steps.NAME.OutputParameters['OUTPUT'].", rest)
+	return "", "", fmt.Sprintf("The reference Steps.%s is not one the fake resolves: only Steps.NAME.OutputParameters['OUTPUT'].", rest)
 }
 
 // refs calls f with every Get reference in v.
@@ -455,8 +457,9 @@ func refs(v any, f func(string)) {
 }
 
 // parseDefinition parses and checks a PipelineDefinition as the SageMaker
-// Python SDK writes it. Its error is the message of a ValidationException.
-func parseDefinition(text string) (*definition, error) {
+// Python SDK writes it. Its problem, "" for none, is the message of a
+// ValidationException.
+func parseDefinition(text string) (*definition, string) {
 	var raw struct {
 		Version    string
 		Parameters []struct {
@@ -478,55 +481,55 @@ func parseDefinition(text string) (*definition, error) {
 	dec := json.NewDecoder(strings.NewReader(text))
 	dec.UseNumber()
 	if err := dec.Decode(&raw); err != nil {
-		return nil, fmt.Errorf("Invalid pipeline definition: %v", err)
+		return nil, fmt.Sprintf("Invalid pipeline definition: %v", err)
 	}
 	d := &definition{}
 	params := make(map[string]bool)
 	for _, p := range raw.Parameters {
 		switch {
 		case p.Name == "":
-			return nil, fmt.Errorf("Invalid pipeline definition: a parameter has no Name.")
+			return nil, "Invalid pipeline definition: a parameter has no Name."
 		case params[p.Name]:
-			return nil, fmt.Errorf("Invalid pipeline definition: parameter %s is defined twice.", p.Name)
+			return nil, fmt.Sprintf("Invalid pipeline definition: parameter %s is defined twice.", p.Name)
 		}
 		typ := p.Type
 		if typ == "" {
 			typ = "String"
 		}
-		v, err := paramValue(typ, p.DefaultValue)
-		if err != nil {
-			return nil, fmt.Errorf("Invalid pipeline definition: parameter %s: %v", p.Name, err)
+		v, problem := paramValue(typ, p.DefaultValue)
+		if problem != "" {
+			return nil, fmt.Sprintf("Invalid pipeline definition: parameter %s: %v", p.Name, problem)
 		}
 		params[p.Name] = true
 		d.params = append(d.params, defParam{name: p.Name, typ: typ, value: v, hasDefault: p.DefaultValue != nil})
 	}
 	if len(raw.Steps) == 0 {
-		return nil, fmt.Errorf("Invalid pipeline definition: it has no Steps.")
+		return nil, "Invalid pipeline definition: it has no Steps."
 	}
 	steps := make(map[string]*defStep)
 	for _, rs := range raw.Steps {
 		switch {
 		case rs.Name == "" || len(rs.Name) > 64 || strings.Trim(rs.Name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != "":
-			return nil, fmt.Errorf("Invalid pipeline definition: step name '%s' must be 1 to 64 letters, digits, '-' and '_'.", rs.Name)
+			return nil, fmt.Sprintf("Invalid pipeline definition: step name '%s' must be 1 to 64 letters, digits, '-' and '_'.", rs.Name)
 		case steps[rs.Name] != nil:
-			return nil, fmt.Errorf("Invalid pipeline definition: step name %s is used twice.", rs.Name)
+			return nil, fmt.Sprintf("Invalid pipeline definition: step name %s is used twice.", rs.Name)
 		case rs.Type != "Callback":
-			return nil, fmt.Errorf("Step %s has type '%s': the fake (callbacktest) runs callback steps only (\"Type\": \"Callback\").", rs.Name, rs.Type)
+			return nil, fmt.Sprintf("Step %s has type '%s': the fake (callbacktest) runs callback steps only (\"Type\": \"Callback\").", rs.Name, rs.Type)
 		case rs.SqsQueueUrl == "":
-			return nil, fmt.Errorf("Invalid pipeline definition: callback step %s has no SqsQueueUrl.", rs.Name)
+			return nil, fmt.Sprintf("Invalid pipeline definition: callback step %s has no SqsQueueUrl.", rs.Name)
 		}
 		for _, o := range rs.OutputParameters {
 			switch o.OutputType {
 			case "", "String", "Integer", "Boolean", "Float":
 			default:
-				return nil, fmt.Errorf("Invalid pipeline definition: output parameter %s of step %s has OutputType '%s', not String, Integer, Boolean or Float.", o.OutputName, rs.Name, o.OutputType)
+				return nil, fmt.Sprintf("Invalid pipeline definition: output parameter %s of step %s has OutputType '%s', not String, Integer, Boolean or Float.", o.OutputName, rs.Name, o.OutputType)
 			}
 		}
 		args, ok := rs.Arguments.(map[string]any)
 		if rs.Arguments == nil {
 			args = map[string]any{}
 		} else if !ok {
-			return nil, fmt.Errorf("Invalid pipeline definition: the Arguments of step %s are not an object.", rs.Name)
+			return nil, fmt.Sprintf("Invalid pipeline definition: the Arguments of step %s are not an object.", rs.Name)
 		}
 		ds := &defStep{name: rs.Name, displayName: rs.DisplayName, description: rs.Description, arguments: args, queueURL: rs.SqsQueueUrl}
 		ds.deps = append(ds.deps, rs.DependsOn...)
@@ -534,40 +537,40 @@ func parseDefinition(text string) (*definition, error) {
 		d.steps = append(d.steps, ds)
 	}
 	for _, ds := range d.steps {
-		var err error
+		var problem string
 		refs(ds.arguments, func(ref string) {
 			kind, rest, _ := strings.Cut(ref, ".")
 			switch {
-			case err != nil:
+			case problem != "":
 			case kind == "Parameters" && params[rest]:
 			case kind == "Execution":
 			case kind == "Steps":
 				name, _, perr := parseStepRef(rest)
 				switch {
-				case perr != nil:
-					err = perr
+				case perr != "":
+					problem = perr
 				case steps[name] == nil:
-					err = fmt.Errorf("Invalid pipeline definition: step %s references step %s, which is not defined.", ds.name, name)
+					problem = fmt.Sprintf("Invalid pipeline definition: step %s references step %s, which is not defined.", ds.name, name)
 				default:
 					ds.deps = append(ds.deps, name)
 				}
 			default:
-				err = fmt.Errorf("Invalid pipeline definition: step %s references %s, which is not defined.", ds.name, ref)
+				problem = fmt.Sprintf("Invalid pipeline definition: step %s references %s, which is not defined.", ds.name, ref)
 			}
 		})
-		if err != nil {
-			return nil, err
+		if problem != "" {
+			return nil, problem
 		}
 		for _, dep := range ds.deps {
 			if steps[dep] == nil {
-				return nil, fmt.Errorf("Invalid pipeline definition: step %s depends on step %s, which is not defined.", ds.name, dep)
+				return nil, fmt.Sprintf("Invalid pipeline definition: step %s depends on step %s, which is not defined.", ds.name, dep)
 			}
 		}
 	}
 	if name := cycle(d.steps, steps); name != "" {
-		return nil, fmt.Errorf("Invalid pipeline definition: the dependencies of step %s form a cycle.", name)
+		return nil, fmt.Sprintf("Invalid pipeline definition: the dependencies of step %s form a cycle.", name)
 	}
-	return d, nil
+	return d, ""
 }
 
 // cycle returns the name of a step on a dependency cycle, or "".
@@ -606,37 +609,37 @@ func cycle(list []*defStep, steps map[string]*defStep) string {
 // PipelineParameters string) against its type, and returns it as the
 // messages carry it: a String as a string, an Integer or a Float as a
 // number, a Boolean as a bool.
-func paramValue(typ string, v any) (any, error) {
+func paramValue(typ string, v any) (any, string) {
 	if v == nil {
-		return nil, nil
+		return nil, ""
 	}
 	s := fmt.Sprint(v)
 	switch typ {
 	case "String":
 		if _, ok := v.(string); !ok {
-			return nil, fmt.Errorf("the value %s is not a String", s)
+			return nil, fmt.Sprintf("the value %s is not a String", s)
 		}
-		return s, nil
-	case "Integer", "Float":
-		n := json.Number(s)
-		var err error
-		if typ == "Integer" {
-			_, err = n.Int64()
-		} else {
-			_, err = n.Float64()
-		}
+		return s, ""
+	case "Integer":
+		i, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("the value '%s' is not of type %s", s, typ)
+			return nil, fmt.Sprintf("the value '%s' is not an Integer", s)
 		}
-		return n, nil
+		return json.Number(strconv.FormatInt(i, 10)), ""
+	case "Float":
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil, fmt.Sprintf("the value '%s' is not a Float", s)
+		}
+		return json.Number(strconv.FormatFloat(f, 'g', -1, 64)), ""
 	case "Boolean":
 		switch s {
 		case "true":
-			return true, nil
+			return true, ""
 		case "false":
-			return false, nil
+			return false, ""
 		}
-		return nil, fmt.Errorf("the value '%s' is not a Boolean", s)
+		return nil, fmt.Sprintf("the value '%s' is not a Boolean", s)
 	}
-	return nil, fmt.Errorf("Type '%s' is not String, Integer, Float or Boolean", typ)
+	return nil, fmt.Sprintf("Type '%s' is not String, Integer, Float or Boolean", typ)
 }

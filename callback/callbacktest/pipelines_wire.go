@@ -424,9 +424,9 @@ func (s *Server) createPipeline(in *pipelineInput) answer {
 		}
 		return answer{err: badRequest("ValidationException", "Either PipelineDefinition or PipelineDefinitionS3Location must be provided.")}
 	}
-	def, err := parseDefinition(*in.definition)
-	if err != nil {
-		return answer{err: badRequest("ValidationException", err.Error())}
+	def, problem := parseDefinition(*in.definition)
+	if problem != "" {
+		return answer{err: badRequest("ValidationException", problem)}
 	}
 	now := s.opts.Now()
 	p := &pipeline{
@@ -483,9 +483,9 @@ func (s *Server) startPipelineExecution(in *pipelineInput) (answer, []pendingSen
 		if i < 0 {
 			return answer{err: badRequest("ValidationException", "Pipeline parameter '"+*ip.name+"' is not defined in the pipeline definition.")}, nil
 		}
-		v, err := paramValue(p.def.params[i].typ, *ip.value)
-		if err != nil {
-			return answer{err: badRequest("ValidationException", "Pipeline parameter '"+*ip.name+"': "+err.Error()+".")}, nil
+		v, problem := paramValue(p.def.params[i].typ, *ip.value)
+		if problem != "" {
+			return answer{err: badRequest("ValidationException", "Pipeline parameter '"+*ip.name+"': "+problem+".")}, nil
 		}
 		params[*ip.name] = v
 	}
