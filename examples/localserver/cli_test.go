@@ -123,6 +123,9 @@ func TestCLIErrors(t *testing.T) {
 	}{
 		{[]string{"sagemaker", "send-pipeline-execution-step-failure", "--callback-token", "AbCdE12345", "--region", "eu-west-1"}, "(InvalidSignatureException)"},
 		{[]string{"sagemaker", "send-pipeline-execution-step-failure", "--callback-token", "Unknown123"}, "(ResourceNotFound)"},
+		{[]string{"sagemaker", "create-pipeline", "--pipeline-name", "p", "--role-arn", "arn:aws:iam::123456789012:role/r",
+			"--pipeline-definition", `{"Version":"2020-12-01","Steps":[{"Name":"t","Type":"Training","Arguments":{}}]}`}, "the fake (callbacktest) runs callback steps only"},
+		{[]string{"sagemaker", "list-pipeline-execution-steps", "--pipeline-execution-arn", "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/none"}, "(ResourceNotFound)"},
 		{[]string{"sqs", "receive-message", "--queue-url", p.url + "/123456789012/nope"}, "(AWS.SimpleQueueService.NonExistentQueue)"},
 		{[]string{"sqs", "delete-message", "--queue-url", p.queue, "--receipt-handle", "AQEBnope"}, "(ReceiptHandleIsInvalid)"},
 	} {
