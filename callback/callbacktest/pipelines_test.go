@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
@@ -464,5 +466,110 @@ func TestPipelineDefinitionErrors(t *testing.T) {
 	resp, body := rawPost(t, srv, http.MethodPost, signedHeader("ListPipelineExecutions"), `{"PipelineName":"two","MaxResults":"3"}`)
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "SerializationException") {
 		t.Errorf("MaxResults as a string: %d %s", resp.StatusCode, body)
+	}
+}
+
+// A step whose Get reference names an output parameter its dependency did
+// not send fails as it starts, and so does the execution.
+func TestMissingOutputFailsDependant(t *testing.T) {
+	srv := newServer(t)
+	createPipeline(t, srv, "two", twoSteps(srv.QueueURL()))
+	arn := startExecution(t, srv, "two")
+	msg := receiveStep(t, srv)
+	if _, err := sendSuccess(t, srv, &sagemaker.SendPipelineExecutionStepSuccessInput{CallbackToken: aws.String(msg.Token.Reveal())}); err != nil {
+		t.Fatal(err)
+	}
+	steps := executionSteps(t, srv, arn)
+	if len(steps) != 2 || steps[1].StepStatus != smtypes.StepStatusFailed || !strings.Contains(aws.ToString(steps[1].FailureReason), "'accuracy'") {
+		t.Fatalf("steps %+v", steps)
+	}
+	if s := executionStatus(t, srv, arn); s != smtypes.PipelineExecutionStatusFailed {
+		t.Errorf("execution %s, want Failed", s)
+	}
+	if st := srv.QueueStats(); st.Sent != 1 {
+		t.Errorf("%d messages sent, want 1", st.Sent)
+	}
+}
+
+// ListPipelineExecutions filters by CreatedAfter and CreatedBefore and sorts
+// by SortBy.
+func TestListPipelineExecutionsFilters(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	srv := newServer(t, func(o *callbacktest.Options) {
+		o.Now = func() time.Time {
+			mu.Lock()
+			defer mu.Unlock()
+			now = now.Add(time.Minute)
+			return now
+		}
+	})
+	var arns []string
+	for range 4 {
+		_, arn := srv.NewStep()
+		arns = append(arns, arn)
+	}
+	all, err := srv.Client().ListPipelineExecutions(ctxT(t), &sagemaker.ListPipelineExecutionsInput{PipelineName: aws.String("callbacktest"), SortOrder: smtypes.SortOrderAscending})
+	if err != nil || len(all.PipelineExecutionSummaries) != 4 {
+		t.Fatalf("%+v, %v", all, err)
+	}
+	st1, st3 := aws.ToTime(all.PipelineExecutionSummaries[1].StartTime), aws.ToTime(all.PipelineExecutionSummaries[3].StartTime)
+	out, err := srv.Client().ListPipelineExecutions(ctxT(t), &sagemaker.ListPipelineExecutionsInput{
+		PipelineName: aws.String("callbacktest"), CreatedAfter: aws.Time(st1.Add(-time.Second)), CreatedBefore: aws.Time(st3),
+		SortOrder: smtypes.SortOrderAscending,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range out.PipelineExecutionSummaries {
+		got = append(got, aws.ToString(s.PipelineExecutionArn))
+	}
+	if len(got) != 2 || got[0] != arns[1] || got[1] != arns[2] {
+		t.Errorf("executions %v, want %v", got, arns[1:3])
+	}
+	out, err = srv.Client().ListPipelineExecutions(ctxT(t), &sagemaker.ListPipelineExecutionsInput{
+		PipelineName: aws.String("callbacktest"), SortBy: smtypes.SortPipelineExecutionsByPipelineExecutionArn, SortOrder: smtypes.SortOrderAscending,
+	})
+	if err != nil || len(out.PipelineExecutionSummaries) != 4 {
+		t.Fatalf("%+v, %v", out, err)
+	}
+	for i := 1; i < 4; i++ {
+		if a, b := aws.ToString(out.PipelineExecutionSummaries[i-1].PipelineExecutionArn), aws.ToString(out.PipelineExecutionSummaries[i].PipelineExecutionArn); a > b {
+			t.Errorf("not sorted by ARN: %s before %s", a, b)
+		}
+	}
+}
+
+// StopExecution of a stuck step (NewStep: no message) puts its Stopping
+// message on the queue, once: the execution is Stopping until the step is
+// completed, then Stopped.
+func TestStopStuckStep(t *testing.T) {
+	srv := newServer(t)
+	tok, arn := srv.NewStep()
+	if !srv.StopExecution(arn) {
+		t.Fatal("StopExecution = false for a waiting step")
+	}
+	if srv.StopExecution(arn) {
+		t.Error("StopExecution = true for a Stopping execution")
+	}
+	msg := receiveStep(t, srv)
+	if msg.Status != callback.StatusStopping || msg.Token.Reveal() != tok || msg.ExecutionARN.String() != arn {
+		t.Errorf("message %+v", msg)
+	}
+	if st := srv.QueueStats(); st.Sent != 1 {
+		t.Errorf("%d messages sent, want 1", st.Sent)
+	}
+	if s := executionStatus(t, srv, arn); s != smtypes.PipelineExecutionStatusStopping {
+		t.Errorf("execution %s, want Stopping", s)
+	}
+	if _, err := sendSuccess(t, srv, &sagemaker.SendPipelineExecutionStepSuccessInput{CallbackToken: aws.String(tok)}); err != nil {
+		t.Fatal(err)
+	}
+	if s := executionStatus(t, srv, arn); s != smtypes.PipelineExecutionStatusStopped {
+		t.Errorf("execution %s, want Stopped", s)
+	}
+	if st := mustStep(t, srv, tok); st.Status != callbacktest.StatusSucceeded {
+		t.Errorf("Step %+v: Step keeps the completion's outcome", st)
 	}
 }
