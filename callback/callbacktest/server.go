@@ -122,8 +122,8 @@ type Output struct {
 type Step struct {
 	Token         string    // the callback token
 	ExecutionARN  string    // the ARN of the pipeline execution the step belongs to
-	Status        string    // StatusExecuting, StatusSucceeded or StatusFailed
-	FailureReason string    // the reason of the completing failure request ("" when none was sent)
+	Status        string    // StatusExecuting, StatusSucceeded or StatusFailed (also for a step that could not start, with no completion)
+	FailureReason string    // the reason of the completing failure request ("" when none was sent), or why the step could not start
 	Outputs       []Output  // the output parameters of the completing success request
 	Completions   int       // how many requests changed the step: 0 or 1
 	Replays       int       // how many requests were answered again from the completion's ClientRequestToken
