@@ -116,37 +116,9 @@ func redact(s string, tok callback.Token) string {
 	return s
 }
 
-// report reports a handler's outcome for tok: a failure with herr's text as
-// the reason when herr is not nil, else a success with outs. Outputs that the
-// client refuses before sending anything (more than 50) are reported as a
-// failure with why: no retry would make them valid. It returns the error that
-// explains the step's outcome (herr, that refusal, or nil) and the report's
-// error. herr's text must be redacted already, as goHandler's is.
-func report(ctx context.Context, cb *callback.Client, tok callback.Token, outs []callback.Output, herr error) (why, err error) {
-	if herr != nil {
-		_, err = cb.Fail(ctx, tok, callback.ReasonFromError(herr))
-		return herr, err
-	}
-	_, err = cb.Succeed(ctx, tok, outs)
+// outputsRefused reports whether err, a Succeed's, says that the outputs were
+// refused before anything was sent.
+func outputsRefused(err error) bool {
 	var ve *validate.Error
-	if errors.As(err, &ve) && strings.HasPrefix(ve.Field, "OutputParameters") {
-		why = redactError(fmt.Errorf("worker: the handler's outputs were refused: %w", err), tok)
-		_, err = cb.Fail(ctx, tok, callback.ReasonFromError(why))
-	}
-	return why, err
-}
-
-// outcome returns what became of a message whose report ended with err; why
-// is the error that explains the step's outcome, nil for a success. It
-// returns the error for Result.Err.
-func outcome(why, err error) (Outcome, error) {
-	switch {
-	case err == nil && why == nil:
-		return Succeeded, nil
-	case err == nil:
-		return Failed, why
-	case errors.Is(err, callback.ErrConflict), errors.Is(err, callback.ErrNotFound):
-		return Settled, err
-	}
-	return Left, err // throttled, unavailable, cut short by the shutdown, ...
+	return errors.As(err, &ve) && strings.HasPrefix(ve.Field, "OutputParameters")
 }

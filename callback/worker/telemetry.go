@@ -100,6 +100,13 @@ func (t *telemetry) result(ctx context.Context, res *Result) {
 	}
 }
 
+// end ends a message's span, if any.
+func (t *telemetry) end(_ context.Context, span tracing.Span) {
+	if span != nil {
+		span.End()
+	}
+}
+
 // handlerTook records how long a handler ran.
 func (t *telemetry) handlerTook(ctx context.Context, d time.Duration) {
 	if t.handler != nil {
