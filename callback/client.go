@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"reflect"
 	"slices"
 	"strconv"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/aws/smithy-go/tracing"
 
 	"github.com/stepcallback/sagemaker-callback/callback/internal/names"
+	"github.com/stepcallback/sagemaker-callback/callback/internal/typednil"
 	"github.com/stepcallback/sagemaker-callback/retry"
 	"github.com/stepcallback/sagemaker-callback/validate"
 )
@@ -100,7 +100,7 @@ func New(api API, optFns ...func(*Options)) *Client {
 	if !o.RequestToken.IsZero() {
 		c.misuse = errClientRequestToken
 	}
-	if v := reflect.ValueOf(api); api != nil && v.Kind() == reflect.Pointer && v.IsNil() {
+	if typednil.Is(api) {
 		c.api = nil
 	}
 	c.sdkTraced = sdkTracesTo(c.api)
@@ -201,6 +201,9 @@ func (c *Client) Succeed(ctx context.Context, tok Token, outputs []Output, optFn
 			}
 			in.OutputParameters[i] = types.OutputParameter{Name: &outputs[i].name, Value: &outputs[i].value}
 		}
+	}
+	if refused != nil {
+		refused = refusedOutputs{refused}
 	}
 	return c.do(ctx, OpSuccess, tok, &o, refused, func(ctx context.Context, sdk []func(*sagemaker.Options)) (*string, middleware.Metadata, error) {
 		out, err := c.api.SendPipelineExecutionStepSuccess(ctx, in, sdk...)

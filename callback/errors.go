@@ -57,6 +57,19 @@ var (
 	ErrUnexpected = errors.New("unexpected answer")
 )
 
+// ErrInvalidOutputs matches the error of a Succeed whose outputs were
+// refused before anything was sent (a zero Output, or more than 50): no
+// retry makes them valid. Such an error's class is ErrInvalid, which it
+// matches too.
+var ErrInvalidOutputs = errors.New("invalid outputs")
+
+// refusedOutputs is the cause of such an error: its text is err's, and
+// errors.Is matches ErrInvalidOutputs and what err matches.
+type refusedOutputs struct{ err error }
+
+func (r refusedOutputs) Error() string   { return r.err.Error() }
+func (r refusedOutputs) Unwrap() []error { return []error{ErrInvalidOutputs, r.err} }
+
 // Error is the error of a completion that failed. Its message names the
 // operation, the class, the attempts made and the service's request ID, the
 // service's code and message, and what the caller can do. It never shows the
@@ -263,9 +276,7 @@ func newError(ctx context.Context, op string, err error, tok Token) *Error {
 // replaced by its redacted form and cut to at most max bytes: an Error never
 // shows the token nor carries unbounded text (TestErrorBoundsServiceText).
 func quote(s string, tok Token, max int) string {
-	if raw := tok.Reveal(); raw != "" {
-		s = strings.ReplaceAll(s, raw, tok.String())
-	}
+	s = tok.Redact(s)
 	if len(s) <= max {
 		return s
 	}
