@@ -11,6 +11,7 @@ import (
 	"github.com/aws/smithy-go/tracing"
 
 	"github.com/stepcallback/sagemaker-callback/callback"
+	"github.com/stepcallback/sagemaker-callback/callback/internal/safetel"
 )
 
 // This file holds the one engine that works on a step for the Worker and for
@@ -170,7 +171,7 @@ func (e *engine) finish(ctx context.Context, tok callback.Token, outs []callback
 func (e *engine) guard(ctx context.Context, tok callback.Token, what string, f func() error) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			err = fmt.Errorf("worker: %s panicked: %s", what, redact(text(v), tok))
+			err = fmt.Errorf("worker: %s panicked: %s", what, tok.Redact(text(v)))
 			e.log.LogAttrs(ctx, slog.LevelError, "worker: a call panicked (in a span or instrument of a provider?); it counts as not completed",
 				slog.String("call", what), slog.String("error", err.Error()))
 		}
@@ -182,10 +183,10 @@ func (e *engine) guard(ctx context.Context, tok callback.Token, what string, f f
 // span (on ctx) and in the metrics, ends the span, logs res with msg (at
 // Info, Warn for a delivery left, malformed or not deleted) and gives it to
 // OnResult.
-func (e *engine) done(ctx context.Context, span tracing.Span, res Result, msg string) {
+func (e *engine) done(ctx context.Context, span safetel.Span, res Result, msg string) {
 	res.Err = redactError(res.Err, res.Token)
-	e.tel.result(ctx, &res)
-	e.tel.end(ctx, span)
+	e.tel.result(ctx, span, &res)
+	span.End()
 	level := slog.LevelInfo
 	if res.Outcome == Left || res.Outcome == Malformed || !res.Deleted {
 		level = slog.LevelWarn

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/smithy-go/tracing"
 
 	"github.com/stepcallback/sagemaker-callback/callback"
+	"github.com/stepcallback/sagemaker-callback/callback/internal/safetel"
 )
 
 // DefaultDeadlineMargin is the default LambdaOptions.DeadlineMargin.
@@ -159,7 +160,7 @@ type batch struct {
 	results []Result // one per record, in the batch's order
 
 	// Each record's span (nil without a TracerProvider), and rctx with it.
-	spans    []tracing.Span
+	spans    []safetel.Span
 	spanCtxs []context.Context
 	cut      time.Time // the handlers' deadline; zero without one
 
@@ -200,7 +201,7 @@ func (b *batch) run(ctx context.Context, records []events.SQSMessage) events.SQS
 		steps   []*lambdaStep
 		byToken = make(map[callback.Token]*lambdaStep)
 	)
-	b.spans = make([]tracing.Span, len(records))
+	b.spans = make([]safetel.Span, len(records))
 	b.spanCtxs = make([]context.Context, len(records))
 	now := time.Now()
 	for i, rec := range records {

@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
-	"github.com/aws/smithy-go/tracing"
+	"github.com/stepcallback/sagemaker-callback/callback/internal/safetel"
 
 	"github.com/stepcallback/sagemaker-callback/callback"
 )
@@ -43,15 +43,15 @@ func (r *run) process(m *types.Message) {
 
 // execute works on the step of an Executing message, unless the step runs
 // here already: then the delivery joins it.
-func (r *run) execute(ctx context.Context, span tracing.Span, msg callback.Message, rc receipt, res Result) {
+func (r *run) execute(ctx context.Context, span safetel.Span, msg callback.Message, rc receipt, res Result) {
 	r.mu.Lock()
 	if j := r.jobs[msg.Token]; j != nil && j.lease.add(rc) {
 		// Another delivery of a step already running here: the running
 		// handler's outcome settles it, and its lease now keeps this
 		// delivery invisible too.
 		r.mu.Unlock()
-		r.w.eng.tel.duplicate(ctx)
-		r.w.eng.tel.end(ctx, span)
+		r.w.eng.tel.duplicate(span)
+		span.End()
 		r.w.log.LogAttrs(ctx, slog.LevelInfo, "worker: duplicate delivery of a step already running; handed to its handler",
 			slog.Any("token", msg.Token), slog.String("message_id", rc.id))
 		return
@@ -72,7 +72,7 @@ func (r *run) execute(ctx context.Context, span tracing.Span, msg callback.Messa
 // here and reports the step failed with StoppingReason at once, without
 // waiting for the handler; the handler's own report of the same reason
 // carries the same ClientRequestToken and is answered the same.
-func (r *run) stop(ctx context.Context, span tracing.Span, msg callback.Message, rc receipt, res Result) {
+func (r *run) stop(ctx context.Context, span safetel.Span, msg callback.Message, rc receipt, res Result) {
 	l := r.newLease(ctx, msg.Token, rc)
 	r.mu.Lock()
 	r.stopped = append(r.stopped[max(0, len(r.stopped)+1-stoppedMemory):], msg.Token)
@@ -89,7 +89,7 @@ func (r *run) stop(ctx context.Context, span tracing.Span, msg callback.Message,
 // (and the deliveries joined to it) unless the outcome is Left, and leaves
 // it on the queue otherwise, handed back at once when the Worker is shutting
 // down.
-func (r *run) settle(ctx context.Context, span tracing.Span, tok callback.Token, l *lease, res Result) {
+func (r *run) settle(ctx context.Context, span safetel.Span, tok callback.Token, l *lease, res Result) {
 	if res.Outcome == Left {
 		shutdown := r.hard.Err() != nil
 		if shutdown && !errors.Is(res.Err, ErrShutdown) {
@@ -195,7 +195,7 @@ func onResult(ctx context.Context, f func(Result), res Result, log *slog.Logger)
 	defer func() {
 		if v := recover(); v != nil {
 			log.LogAttrs(ctx, slog.LevelError, "worker: OnResult panicked",
-				slog.String("message_id", res.MessageID), slog.String("panic", redact(text(v), res.Token)))
+				slog.String("message_id", res.MessageID), slog.String("panic", res.Token.Redact(text(v))))
 		}
 	}()
 	f(res)

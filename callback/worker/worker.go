@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"reflect"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -18,6 +17,7 @@ import (
 	"github.com/aws/smithy-go/tracing"
 
 	"github.com/stepcallback/sagemaker-callback/callback"
+	"github.com/stepcallback/sagemaker-callback/callback/internal/typednil"
 )
 
 // Handler does the work of one callback step: it gets the step's message
@@ -264,7 +264,7 @@ type Worker struct {
 //	err := w.Run(ctx)
 func New(sqsAPI SQSAPI, cb *callback.Client, h Handler, optFns ...func(*Options)) *Worker {
 	w := &Worker{api: sqsAPI, cb: cb, handler: h}
-	if v := reflect.ValueOf(sqsAPI); sqsAPI != nil && v.Kind() == reflect.Pointer && v.IsNil() {
+	if typednil.Is(sqsAPI) {
 		w.api = nil // a nil *sqs.Client is no client: Run says so
 	}
 	o := &w.opts
@@ -305,7 +305,7 @@ func New(sqsAPI SQSAPI, cb *callback.Client, h Handler, optFns ...func(*Options)
 	w.eng = newEngine(cb, h, o.Logger, o.OnResult, o.TracerProvider, o.MeterProvider, o.HandlerTimeout, o.MaxReceives)
 	w.log = w.eng.log
 	w.attributes = []types.MessageSystemAttributeName{types.MessageSystemAttributeNameApproximateReceiveCount}
-	if w.eng.tel.age != nil { // the age of a message needs its SentTimestamp
+	if w.eng.tel.age.On() { // the age of a message needs its SentTimestamp
 		w.attributes = append(w.attributes, types.MessageSystemAttributeNameSentTimestamp)
 	}
 	return w
