@@ -2,11 +2,15 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
+	"unicode/utf8"
 
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go/metrics"
 	"github.com/aws/smithy-go/tracing"
 
@@ -193,4 +197,70 @@ func (e *engine) done(ctx context.Context, span safetel.Span, res Result, msg st
 	}
 	logResult(ctx, e.log, level, msg, res)
 	onResult(ctx, e.onResult, res, e.log)
+}
+
+// logResult logs res, whose Err is redacted already, with msg at level.
+func logResult(ctx context.Context, log *slog.Logger, level slog.Level, msg string, res Result) {
+	if !log.Enabled(ctx, level) {
+		return
+	}
+	attrs := []slog.Attr{slog.String("outcome", res.Outcome.String()), slog.String("message_id", res.MessageID)}
+	if !res.Token.IsZero() {
+		attrs = append(attrs, slog.Any("token", res.Token), slog.String("status", string(res.Status)))
+	}
+	if res.ReceiveCount > 0 {
+		attrs = append(attrs, slog.Int("receive_count", res.ReceiveCount))
+	}
+	if res.Err != nil {
+		attrs = append(attrs, slog.String("error", text(res.Err)))
+	}
+	log.LogAttrs(ctx, level, msg, attrs...)
+}
+
+// receiveCount returns a message's ApproximateReceiveCount from its
+// attributes, or 0 when SQS sent none.
+func receiveCount(attrs map[string]string) int {
+	n, err := strconv.Atoi(attrs[string(types.MessageSystemAttributeNameApproximateReceiveCount)])
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// onResult gives res to f, if not nil. A panic in f is logged, with the
+// step's token redacted, and goes no further: it must not stop the Worker
+// or the Lambda function, nor lose the message's outcome, which is settled.
+func onResult(ctx context.Context, f func(Result), res Result, log *slog.Logger) {
+	if f == nil {
+		return
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			log.LogAttrs(ctx, slog.LevelError, "worker: OnResult panicked",
+				slog.String("message_id", res.MessageID), slog.String("panic", res.Token.Redact(text(v))))
+		}
+	}()
+	f(res)
+}
+
+// maxErrorText bounds the text of a malformed message's error.
+const maxErrorText = 300
+
+// malformedError returns a message's parse error as a *safeError of at most
+// maxErrorText bytes, with the body's token, when it has a valid one,
+// redacted.
+func malformedError(err error, body string) error {
+	var m struct {
+		Token string `json:"token"`
+	}
+	_ = json.Unmarshal([]byte(body), &m)
+	tok, _ := callback.ParseToken(m.Token)
+	e := redactError(err, tok).(*safeError)
+	if n := maxErrorText; len(e.text) > n {
+		for !utf8.RuneStart(e.text[n]) {
+			n--
+		}
+		e.text = e.text[:n] + "…"
+	}
+	return e
 }

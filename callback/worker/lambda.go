@@ -58,7 +58,11 @@ type LambdaOptions struct {
 
 	// OnResult, when not nil, is called with the Result of every record of
 	// the batch (duplicates of a step included, each with its own
-	// MessageID), before the function returns. It must not block for
+	// MessageID), before the function returns, unless that would make
+	// the function late: the function waits for these calls (and for the
+	// records' span End and log) until DeadlineMargin/4 before the
+	// deadline, and answers then; calls still running go on after it
+	// (TestLambdaAnswersInTimeWithSlowTelemetry). It must not block for
 	// long. A panic in it is logged and goes no further.
 	OnResult func(Result)
 
@@ -121,8 +125,15 @@ type LambdaOptions struct {
 // function returns in time even when a handler ignores its context; that
 // handler's goroutine runs on, and its outcome is dropped. This holds with
 // Lambda's default timeout of 3s, under AWS's Runtime Interface Emulator
-// (TestLambdaEmulator/HandlerOutlivesTimeout). Without a deadline on ctx,
-// the function waits for every handler.
+// (TestLambdaEmulator/HandlerOutlivesTimeout), and whatever the spans' End,
+// the Logger and OnResult cost (TestLambdaAnswersInTimeWithSlowTelemetry).
+// Without a deadline on ctx, the function waits for every handler, but
+// LambdaOptions.HandlerTimeout still bounds each
+// (TestLambdaHandlerTimeoutAndMaxReceives).
+//
+// The function shares one engine with the Worker: the same parsing,
+// handler rules, reports, bounds (HandlerTimeout, MaxReceives), Results,
+// logs and telemetry. It is safe for concurrent invocations in one process.
 //
 // A Result's Deleted is true for a record not listed: Lambda deletes it once
 // the function returns. The function returns an error (and Lambda delivers
@@ -214,7 +225,11 @@ func (b *batch) run(ctx context.Context, records []events.SQSMessage) events.SQS
 		b.results[i] = res
 		if !ok {
 			b.settled[i] = true
-			b.done(i)
+			b.calls.Add(1)
+			go func() { // as the others' done calls, not waited for past answerBy
+				defer b.calls.Done()
+				b.done(i)
+			}()
 			continue
 		}
 		s := byToken[msg.Token]

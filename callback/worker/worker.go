@@ -26,9 +26,12 @@ import (
 // FailureReason (the raw token redacted, cut to 256 code points).
 //
 // ctx ends when the pipeline execution is stopping (context.Cause(ctx) is
-// ErrStopping) or when the worker shuts down and Options.ShutdownTimeout has
-// run out (context.Cause(ctx) is ErrShutdown); the handler should then return
-// promptly. A handler may run more than once for one step (SQS delivers at
+// ErrStopping), when the handler has run longer than Options.HandlerTimeout
+// (ErrHandlerTimeout), or when the worker shuts down and
+// Options.ShutdownTimeout has run out (ErrShutdown); the handler should then
+// return promptly. It is not waited for once ctx has ended: a handler that
+// ignores its context is abandoned (its goroutine runs on, and what it
+// returns is dropped). A handler may run more than once for one step (SQS delivers at
 // least once, and a message left by a worker that stopped is done again by
 // another): it must be safe to repeat.
 type Handler func(ctx context.Context, m callback.Message) ([]callback.Output, error)
