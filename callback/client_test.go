@@ -270,7 +270,7 @@ func TestRequestTokenOverride(t *testing.T) {
 func TestOptionsCannotUndoGuarantees(t *testing.T) {
 	client, srv := newClient(t, func(o *callback.Options) {
 		o.Retry.MaxAttempts = 2
-		o.APIOptions = append(o.APIOptions, func(so *sagemaker.Options) {
+		o.ClientOptions = append(o.ClientOptions, func(so *sagemaker.Options) {
 			so.Retryer = awsretry.NewStandard(func(ro *awsretry.StandardOptions) { ro.MaxAttempts = 5 })
 			so.RetryMaxAttempts = 5
 		})
