@@ -191,7 +191,8 @@ const (
 	// Succeeded: the handler's outputs were reported and acknowledged.
 	Succeeded Outcome = iota + 1
 	// Failed: a failure was reported and acknowledged: the handler returned
-	// an error or panicked, or the execution is stopping.
+	// an error, panicked or timed out (HandlerTimeout), the message was
+	// received more than MaxReceives times, or the execution is stopping.
 	Failed
 	// Settled: the service refused the report because the step was already
 	// completed (callback.ErrConflict) or is unknown (callback.ErrNotFound).
@@ -226,7 +227,8 @@ type Result struct {
 	Outcome      Outcome               // what became of the message
 
 	// Err says why: the handler's error when Failed (ErrStopping for a
-	// stopped step, a *PanicError for a panic), the report's error when
+	// stopped step, a *PanicError for a panic, ErrHandlerTimeout or
+	// ErrMaxReceives wrapped for a step bounded), the report's error when
 	// Settled or Left (ErrShutdown when the Worker shut down first), the
 	// parse error when Malformed; nil when Succeeded. Its text has the raw
 	// token redacted; errors.Is and errors.As see the error beneath.
