@@ -289,6 +289,7 @@ func TestRunRefusesOptionsThatCannotWork(t *testing.T) {
 		{"Heartbeat", func(o *worker.Options) { o.Heartbeat = 30 * time.Second }},
 		{"CallTimeout", func(o *worker.Options) { o.CallTimeout = time.Minute }},
 		{"Heartbeat", func(o *worker.Options) { o.VisibilityTimeout, o.Heartbeat = 1500*time.Millisecond, 2*time.Second }},
+		{"CallTimeout", func(o *worker.Options) { o.Heartbeat, o.CallTimeout = time.Hour, time.Hour }}, // both named
 	} {
 		w := worker.New(e.srv.SQSClient(), e.cb, echo, e.fastOptions("w"), func(o *worker.Options) {
 			o.VisibilityTimeout = 30 * time.Second

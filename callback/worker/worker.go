@@ -291,12 +291,14 @@ func New(sqsAPI SQSAPI, cb *callback.Client, h Handler, optFns ...func(*Options)
 	// What SQS takes: a Heartbeat or a CallTimeout this long would let the
 	// message become visible while it is held.
 	vis := time.Duration(w.visSecs) * time.Second
-	switch {
-	case o.Heartbeat >= vis:
-		w.invalid = fmt.Errorf("worker: Options.Heartbeat (%v) must be shorter than Options.VisibilityTimeout (%v)", o.Heartbeat, vis)
-	case o.CallTimeout >= vis:
-		w.invalid = fmt.Errorf("worker: Options.CallTimeout (%v) must be shorter than Options.VisibilityTimeout (%v)", o.CallTimeout, vis)
+	var invalid []error
+	if o.Heartbeat >= vis {
+		invalid = append(invalid, fmt.Errorf("worker: Options.Heartbeat (%v) must be shorter than Options.VisibilityTimeout (%v)", o.Heartbeat, vis))
 	}
+	if o.CallTimeout >= vis {
+		invalid = append(invalid, fmt.Errorf("worker: Options.CallTimeout (%v) must be shorter than Options.VisibilityTimeout (%v)", o.CallTimeout, vis))
+	}
+	w.invalid = errors.Join(invalid...)
 	if o.Heartbeat <= 0 {
 		o.Heartbeat = o.VisibilityTimeout / 3
 	}
