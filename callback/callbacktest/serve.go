@@ -38,7 +38,6 @@ type protocol struct {
 
 var (
 	sageMakerOps = []string{OpFailure, OpSuccess}
-	sqsOps       = []string{OpReceiveMessage, OpDeleteMessage, OpChangeMessageVisibility, OpSendMessage, OpGetQueueURL}
 
 	sageMakerJSON = &protocol{"sagemaker", "application/x-amz-json-1.1", sageMakerPrefix, sageMakerOps, 0}
 	sqsJSON       = &protocol{"sqs", "application/x-amz-json-1.0", sqsPrefix, sqsOps, 1}
@@ -214,10 +213,10 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, p *protocol, rec
 		rec.CallbackToken, rec.ClientRequestToken = deref(m.token), deref(m.crt)
 		rec.FailureReason, rec.OutputParameters = m.reason, m.outputList()
 	} else {
-		if in, e = decodeSQS(p, body); e != nil {
+		if in, e = decodeSQS(r, p, op, body); e != nil {
 			return answer{err: e}
 		}
-		msgID = s.queue.messageOf(op, &in)
+		msgID = s.sqsMessageOf(op, &in)
 	}
 	if h := s.testHook.Load(); h != nil {
 		(*h)(op)

@@ -189,7 +189,8 @@ type Server struct {
 
 	testHook atomic.Pointer[func(op string)] // called after decoding; set by tests only
 
-	queue *queue
+	queue  *queue    // the default queue, QueueURL
+	queues *queueSet // every queue, the default one included
 }
 
 // requestLog is a list of request records, of which the first dropped were
@@ -252,7 +253,7 @@ func NewServer(optFns ...func(*Options)) *Server {
 	httpClient := &http.Client{Transport: s.transport}
 	s.client = sagemaker.New(sagemaker.Options{Region: o.Region, BaseEndpoint: aws.String(s.url), Credentials: creds, HTTPClient: httpClient})
 	s.sqsClient = sqs.New(sqs.Options{Region: o.Region, BaseEndpoint: aws.String(s.url), Credentials: creds, HTTPClient: httpClient})
-	s.queue = newQueue(&s.opts, s.url)
+	s.queues, s.queue = newQueues(&s.opts, s.url)
 	go func() {
 		defer close(s.serveDone)
 		_ = s.srv.Serve(ln) // returns http.ErrServerClosed on Close
@@ -344,13 +345,7 @@ func (s *Server) NewStep() (token, executionARN string) {
 // arn returns the ARN of a SageMaker resource in the server's region and
 // account.
 func (s *Server) arn(resource string) string {
-	partition := "aws"
-	for prefix, p := range map[string]string{"cn-": "aws-cn", "us-gov-": "aws-us-gov", "us-iso-": "aws-iso", "us-isob-": "aws-iso-b"} {
-		if strings.HasPrefix(s.opts.Region, prefix) {
-			partition = p
-		}
-	}
-	return "arn:" + partition + ":sagemaker:" + s.opts.Region + ":" + s.opts.AccountID + ":" + resource
+	return "arn:" + partition(s.opts.Region) + ":sagemaker:" + s.opts.Region + ":" + s.opts.AccountID + ":" + resource
 }
 
 // Step returns a copy of the step registered with the token, and whether
