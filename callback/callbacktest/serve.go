@@ -184,10 +184,9 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, p *protocol, rec
 	if r.Method != http.MethodPost {
 		return answer{err: errAccessDenied}
 	}
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Now().Add(s.opts.ReadTimeout))
+	// The server's ReadTimeout bounds the header and the body together.
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	_ = rc.SetReadDeadline(time.Time{}) // a long poll's wait must not be cut
+	_ = http.NewResponseController(w).SetReadDeadline(time.Time{}) // a long poll's wait must not be cut
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {

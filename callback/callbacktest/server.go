@@ -100,9 +100,10 @@ type Options struct {
 	// ClientRequestTokens of their completions are always kept.
 	MaxRecords int
 
-	// ReadTimeout is the longest a request's header and body may take to
-	// arrive, as with a real endpoint: a client that stalls is cut off (its
-	// connection closed, nothing processed). The default is 30 seconds.
+	// ReadTimeout is the longest a request's header and body, together, may
+	// take to arrive, as with a real endpoint: a client that stalls is cut
+	// off (its connection closed, nothing processed). A keep-alive
+	// connection idle that long is closed too. The default is 30 seconds.
 	ReadTimeout time.Duration
 
 	// Queue configures the fake SQS queue (see SQSClient and QueueURL).
@@ -241,7 +242,11 @@ func NewServer(optFns ...func(*Options)) *Server {
 		tokens:    float64(o.Burst),
 		refilled:  o.Now(),
 	}
-	s.srv = &http.Server{Handler: http.HandlerFunc(s.serve), ReadHeaderTimeout: o.ReadTimeout}
+	// ReadTimeout bounds a request's header and body together, from its
+	// first byte; IdleTimeout closes a keep-alive connection left idle as
+	// long. The handler lifts the bound once the body is read, so that a
+	// long poll's wait is not cut.
+	s.srv = &http.Server{Handler: http.HandlerFunc(s.serve), ReadTimeout: o.ReadTimeout, ReadHeaderTimeout: o.ReadTimeout, IdleTimeout: o.ReadTimeout}
 	s.transport = &http.Transport{
 		Proxy:               nil, // never a proxy for loopback, whatever HTTP_PROXY says
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
