@@ -2,9 +2,12 @@
 // callbacktest as a process, so that code in any language can be tested
 // against it: the AWS CLI, another SDK, curl, a worker in Python. It serves
 // SendPipelineExecutionStepFailure and SendPipelineExecutionStepSuccess, and
-// the queue's ReceiveMessage, SendMessage, DeleteMessage,
-// ChangeMessageVisibility and GetQueueUrl (in SQS's JSON and query
-// protocols), on a loopback address until SIGINT or SIGTERM.
+// SQS (in its JSON and query protocols): ReceiveMessage, SendMessage,
+// DeleteMessage, ChangeMessageVisibility, their batch forms, GetQueueUrl,
+// CreateQueue, DeleteQueue, ListQueues, GetQueueAttributes,
+// SetQueueAttributes and PurgeQueue, message attributes, and dead-letter
+// queues (a RedrivePolicy naming a queue made with CreateQueue), as package
+// callbacktest tells; on a loopback address until SIGINT or SIGTERM.
 //
 // # Try it with the AWS CLI
 //
@@ -47,8 +50,9 @@
 // receive, complete with SendPipelineExecutionStep*, and delete. Ten seconds
 // later, one of them still waiting is stopped: its "Stopping" message goes on
 // the queue, as StopPipelineExecution does. The first DeleteMessage is
-// throttled. On exit, the last line of standard output counts the steps by
-// status ("steps: Executing 0, Failed 1, Succeeded 2").
+// throttled. On exit, standard output lists the completed steps, one line
+// each, and its last line counts the steps by status ("steps: Executing 0,
+// Failed 1, Succeeded 2").
 //
 // # Flags
 //
@@ -80,9 +84,9 @@
 // callbacktest's faults) or delay=DURATION (a hung call, for a DURATION
 // longer than the client waits). Without @OP it meets SageMaker's requests
 // only; @OP aims it at one operation of either service:
-// SendPipelineExecutionStepFailure, SendPipelineExecutionStepSuccess,
-// ReceiveMessage, DeleteMessage, ChangeMessageVisibility, SendMessage or
-// GetQueueUrl. "-fail-next throttle:2" fails the next two attempts, so that a
+// SendPipelineExecutionStepFailure, SendPipelineExecutionStepSuccess, or one
+// of the SQS operations above (ReceiveMessage, DeleteMessageBatch, ...).
+// "-fail-next throttle:2" fails the next two attempts, so that a
 // client's third succeeds; "-fail throttle:1" fails every one.
 //
 // # Output
@@ -91,14 +95,28 @@
 // QUEUE_URL", then one line per step, "step TOKEN execution ARN": tokens
 // given with -token are shown redacted (you have them); tokens it made are
 // shown in full, since they are needed to call the server. Then "stop with
-// Ctrl-C", and on exit the summary of the steps by status. Standard error
-// logs each request, SageMaker's and SQS's, with its answer and error code;
-// every registered token, the token a request carries, and any valid token
-// an earlier request carried, is redacted wherever it appears in the line,
-// echoed error messages included (TestRedactsEveryOccurrence). Message
-// bodies are never logged.
+// Ctrl-C". On exit, one line per completed step, in the order the steps
+// were registered, as the log tells completions (below), and last the
+// summary of the steps by status.
 //
-// Exit status: 0 after a clean stop on a signal, or for -h; 2 for bad flags,
-// an invalid token or an address that is not loopback; 1 when it cannot
-// listen.
+// Standard error logs each request, SageMaker's and SQS's, with its answer
+// and error code, and after a request that completed a step, a line that
+// tells what the worker reported:
+//
+//	completed step Token(sha256:…) execution ARN: Failed, reason "disk full"
+//	completed step Token(sha256:…) execution ARN: Succeeded, outputs "accuracy"="0.93", "model"="s3://…"
+//
+// The reason, the names and values are quoted as Go quotes strings (a line
+// break shows as \n), each cut after 256 bytes, an error message after 1024,
+// a line after 4096, with the length it had: "…(4194304 bytes in all)". A
+// cut never shows part of a run of letters and digits, and so of a token.
+// Every registered step's token, the token a request carries, and any valid
+// token one of the latest 10,000 requests carried, is redacted wherever it
+// appears in a line, echoed error messages included
+// (TestRedactsEveryOccurrence); the cost does not grow with the tokens seen.
+// Message bodies are never logged.
+//
+// Exit status: 0 after a clean stop on a signal, or for -h; 2 for bad flags
+// (-rate NaN included), an invalid token or an address that is not
+// loopback; 1 when it cannot listen.
 package main
