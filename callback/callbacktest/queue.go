@@ -247,14 +247,16 @@ func newQueues(o *Options, base string) (*queueSet, *queue) {
 	attrs := defaultAttrs()
 	attrs.visibility = qo.VisibilityTimeout
 	if qo.MaxReceiveCount > 0 {
-		dlq := set.create(qo.Name+"-dlq", defaultAttrs())
+		dlq, _ := set.create(qo.Name+"-dlq", defaultAttrs())
 		attrs.redrive = &redrivePolicy{deadLetterARN: dlq.arn, maxReceives: qo.MaxReceiveCount}
 	}
-	return set, set.create(qo.Name, attrs)
+	q, _ := set.create(qo.Name, attrs)
+	return set, q
 }
 
-// create adds a queue. The caller checked that the name is free.
-func (set *queueSet) create(name string, attrs queueAttrs) *queue {
+// create adds a queue and reports true, or returns the queue of that name
+// and false.
+func (set *queueSet) create(name string, attrs queueAttrs) (*queue, bool) {
 	path := "/" + set.opts.AccountID + "/" + name
 	now := set.opts.Now()
 	q := &queue{
@@ -266,9 +268,12 @@ func (set *queueSet) create(name string, attrs queueAttrs) *queue {
 		steps:    make(map[string]*pipelineStep),
 	}
 	set.mu.Lock()
+	defer set.mu.Unlock()
+	if other, ok := set.byName[name]; ok {
+		return other, false
+	}
 	set.byName[name] = q
-	set.mu.Unlock()
-	return q
+	return q, true
 }
 
 // byURL returns the queue a QueueUrl names, matched by its path only (so

@@ -705,13 +705,11 @@ func (s *Server) createQueue(in *sqsInput) answer {
 	if e != nil {
 		return answer{err: e}
 	}
-	set.mu.Lock()
-	q, exists = set.byName[name]
-	set.mu.Unlock()
-	if exists { // created meanwhile by another request
+	q, created := set.create(name, attrs)
+	if !created { // created meanwhile by another request
 		return s.createQueue(in)
 	}
-	return answer{out: queueURLOut{QueueURL: set.create(name, attrs).url}}
+	return answer{out: queueURLOut{QueueURL: q.url}}
 }
 
 // remove deletes a queue, as DeleteQueue: its messages go with it.
