@@ -37,8 +37,8 @@
 // application/x-amz-json-1.0), and SQS's query protocol (a form-encoded body
 // with Action=<Operation> and no X-Amz-Target, posted to / or to the queue's
 // URL, answered in XML), which older SDKs and the AWS CLI of Debian speak. Every request goes through one path,
-// in the order AWS checks: the method (POST), the body (read within
-// Options.ReadTimeout), the Content-Type and the operation (anything but the
+// in the order AWS checks: the method (POST), the body (the header and the
+// body read within Options.ReadTimeout), the Content-Type and the operation (anything but the
 // operations served, a wrong prefix or case included, is
 // UnknownOperationException and changes nothing), then a SigV4 Authorization
 // header whose credential is scoped to the server's region and to the
@@ -94,24 +94,55 @@
 // OverLimit, and DropAfterCommit loses the answer of an operation done (a
 // deleted message; messages received, lost until their visibility timeout).
 //
-// # The queue
+// # The queues
 //
-// The queue (QueueURL, "http://127.0.0.1:PORT/123456789012/callbacktest")
-// serves ReceiveMessage (long polls with WaitTimeSeconds, woken by a send,
-// cut short by Close or by the client going away; MaxNumberOfMessages 1 to
-// 10; VisibilityTimeout; the attributes ApproximateReceiveCount,
-// SentTimestamp, ApproximateFirstReceiveTimestamp and SenderId), SendMessage
-// (with DelaySeconds), DeleteMessage, ChangeMessageVisibility and
-// GetQueueUrl, in both of SQS's protocols, with SQS's errors: in JSON, the
-// shape in __type ("com.amazonaws.sqs#QueueDoesNotExist") and the query
-// code in the x-amzn-query-error header ("AWS.SimpleQueueService.NonExistentQueue;Sender"),
-// which SDKs report; in XML, an ErrorResponse with that code. Each receive
-// gives a fresh ReceiptHandle; a message whose visibility timeout runs out is
-// received again, its ApproximateReceiveCount one higher. Options.Queue sets
-// the queue's name, its default visibility timeout, a redrive policy
-// (MaxReceiveCount: the message is moved aside, as to a dead-letter queue)
-// and Second, the real length of one SQS second, so that visibility timeouts
-// run out in milliseconds in a test.
+// The fake SQS serves, in both of SQS's protocols, CreateQueue (idempotent
+// for the same attributes, as SQS), DeleteQueue, ListQueues (by prefix, in
+// pages with MaxResults and NextToken), GetQueueUrl, GetQueueAttributes,
+// SetQueueAttributes, PurgeQueue (once a minute), SendMessage,
+// SendMessageBatch, ReceiveMessage, DeleteMessage, DeleteMessageBatch,
+// ChangeMessageVisibility and ChangeMessageVisibilityBatch, with SQS's errors:
+// in JSON, the shape in __type ("com.amazonaws.sqs#QueueDoesNotExist") and
+// the query code in the x-amzn-query-error header
+// ("AWS.SimpleQueueService.NonExistentQueue;Sender"), which SDKs report and
+// the JS SDK names its error classes from; in XML, an ErrorResponse with that
+// code. A batch answers each entry in Successful or Failed (a bad receipt
+// handle fails its entry, not the call); an empty batch, more than 10
+// entries, a repeated or malformed entry id fail the whole call
+// (EmptyBatchRequest, TooManyEntriesInBatchRequest, BatchEntryIdsNotDistinct,
+// InvalidBatchEntryId). ReceiveMessage long polls with WaitTimeSeconds
+// (woken by a send, cut short by Close or by the client going away), takes
+// MaxNumberOfMessages 1 to 10 and VisibilityTimeout, and returns the
+// attributes ApproximateReceiveCount, SentTimestamp,
+// ApproximateFirstReceiveTimestamp and SenderId, and the MessageAttributes
+// asked for ("All", ".*", "prefix.*" or names) with the
+// MD5OfMessageAttributes SQS computes over them. Each receive gives a fresh
+// ReceiptHandle; a message whose visibility timeout runs out is received
+// again, its ApproximateReceiveCount one higher. A body or attribute value
+// that is not valid UTF-8, or holds a character XML does not allow, is
+// refused at send with InvalidMessageContents, as SQS refuses it.
+//
+// Queue attributes: VisibilityTimeout, DelaySeconds,
+// ReceiveMessageWaitTimeSeconds, MaximumMessageSize and
+// MessageRetentionPeriod act as in SQS (a message older than its queue's
+// retention period is deleted); RedrivePolicy
+// ({"deadLetterTargetArn":"arn:aws:sqs:…","maxReceiveCount":"5"}) names a
+// queue of the fake, by its QueueArn, to which a message received
+// maxReceiveCount times is moved the next time it would be received, with
+// its MessageId, body, attributes and SentTimestamp, as SQS moves it. Read
+// only: ApproximateNumberOfMessages, ApproximateNumberOfMessagesNotVisible,
+// ApproximateNumberOfMessagesDelayed, CreatedTimestamp,
+// LastModifiedTimestamp, QueueArn. Policy, KmsMasterKeyId,
+// KmsDataKeyReusePeriodSeconds, SqsManagedSseEnabled and RedriveAllowPolicy
+// are kept and returned, of no effect.
+//
+// The server starts with one queue (QueueURL,
+// "http://127.0.0.1:PORT/123456789012/callbacktest"), which Options.Queue
+// configures: its name, its default visibility timeout, a redrive policy
+// (MaxReceiveCount: to a dead-letter queue the fake creates beside it, named
+// NAME-dlq) and Second, the real length of one SQS second on every queue, so
+// that visibility timeouts run out in milliseconds in a test. QueueMessages
+// and QueueStats show that queue; the others are seen through the SQS calls.
 //
 // # Pipelines
 //
@@ -224,8 +255,19 @@
 //     message, is InvalidParameterValue; on a message visible again it
 //     answers 200 and does nothing. A handle never issued is
 //     ReceiptHandleIsInvalid.
-//   - A body that stalls past Options.ReadTimeout gets no answer: the
-//     connection is closed.
+//   - A request whose header and body, together, take longer than
+//     Options.ReadTimeout gets no answer: the connection is closed. So is a
+//     keep-alive connection idle as long.
+//   - A message moved to a dead-letter queue starts there with an
+//     ApproximateReceiveCount of 0, and the moving queue shows it as
+//     MessageDeadLettered. A RedrivePolicy whose queue was deleted since
+//     moves nothing. A message past its retention period shows as
+//     MessageDeleted.
+//   - CreateQueue of an existing queue compares only the attributes it
+//     gives; without any it answers the queue's URL. A name deleted less
+//     than 60 SQS seconds ago is QueueDeletedRecently. The default queue may
+//     be deleted: StartStep then still puts its messages on it, where only
+//     QueueMessages sees them.
 //
 // # Where the fake differs from AWS
 //
@@ -248,15 +290,18 @@
 //     protocol is served over POST only, not GET with the parameters in the
 //     URL. The query codes of the framework errors (MissingAuthenticationToken,
 //     Serialization, ...) are the JSON codes without "Exception", a guess.
-//   - There is one standard queue: no FIFO, no CreateQueue, DeleteQueue,
-//     PurgeQueue, attributes, tags, batches or message attributes (ignored
-//     when sent). A QueueUrl is matched by its path only, so localhost and
-//     127.0.0.1 both work.
+//   - Standard queues only: a FIFO queue (a name ending in .fifo, FifoQueue
+//     true) is refused with InvalidParameterValue. No tags, permissions,
+//     message system attributes, dead-letter source listing or message move
+//     tasks: those calls answer as AWS answers an unknown action
+//     (InvalidAction, UnknownOperationException in JSON). A QueueUrl is
+//     matched by its path only, so localhost and 127.0.0.1 both work.
 //   - Delivery is exactly in order and once per receive, and
-//     ApproximateReceiveCount is exact; SQS may reorder and, rarely,
-//     deliver twice. Retention periods never run out, the 12-hour limit on a
+//     ApproximateReceiveCount and the ApproximateNumberOf… counts are exact;
+//     SQS may reorder and, rarely, deliver twice. The 12-hour limit on a
 //     message's visibility and the in-flight limit are not enforced; the
-//     largest message is 1 MiB (SQS's limit since August 2025).
+//     largest message is 1 MiB (SQS's limit since August 2025). The messages
+//     of the fake's SQS errors are close to SQS's, not always the same.
 //   - A long poll whose client went away ends once the server notices; a
 //     message handed to it meanwhile comes back after its visibility timeout,
 //     as with SQS. QueueStats.Polling tells when no poll is left.

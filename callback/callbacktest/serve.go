@@ -40,7 +40,6 @@ var (
 	sageMakerOps = []string{OpFailure, OpSuccess,
 		opCreatePipeline, opDescribePipeline, opDeletePipeline, opStartPipelineExecution,
 		opDescribePipelineExecution, opListPipelineExecutions, opListPipelineExecutionSteps, opStopPipelineExecution}
-	sqsOps = []string{OpReceiveMessage, OpDeleteMessage, OpChangeMessageVisibility, OpSendMessage, OpGetQueueURL}
 
 	sageMakerJSON = &protocol{"sagemaker", "application/x-amz-json-1.1", sageMakerPrefix, sageMakerOps, 0}
 	sqsJSON       = &protocol{"sqs", "application/x-amz-json-1.0", sqsPrefix, sqsOps, 1}
@@ -187,10 +186,9 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, p *protocol, rec
 	if r.Method != http.MethodPost {
 		return answer{err: errAccessDenied}
 	}
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Now().Add(s.opts.ReadTimeout))
+	// The server's ReadTimeout bounds the header and the body together.
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	_ = rc.SetReadDeadline(time.Time{}) // a long poll's wait must not be cut
+	_ = http.NewResponseController(w).SetReadDeadline(time.Time{}) // a long poll's wait must not be cut
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -223,10 +221,10 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, p *protocol, rec
 		rec.CallbackToken, rec.ClientRequestToken = deref(m.token), deref(m.crt)
 		rec.FailureReason, rec.OutputParameters = m.reason, m.outputList()
 	} else {
-		if in, e = decodeSQS(p, body); e != nil {
+		if in, e = decodeSQS(r, p, op, body); e != nil {
 			return answer{err: e}
 		}
-		msgID = s.queue.messageOf(op, &in)
+		msgID = s.sqsMessageOf(op, &in)
 	}
 	if h := s.testHook.Load(); h != nil {
 		(*h)(op)

@@ -102,9 +102,10 @@ type Options struct {
 	// ClientRequestTokens of their completions are always kept.
 	MaxRecords int
 
-	// ReadTimeout is the longest a request's header and body may take to
-	// arrive, as with a real endpoint: a client that stalls is cut off (its
-	// connection closed, nothing processed). The default is 30 seconds.
+	// ReadTimeout is the longest a request's header and body, together, may
+	// take to arrive, as with a real endpoint: a client that stalls is cut
+	// off (its connection closed, nothing processed). A keep-alive
+	// connection idle that long is closed too. The default is 30 seconds.
 	ReadTimeout time.Duration
 
 	// Queue configures the fake SQS queue (see SQSClient and QueueURL).
@@ -191,7 +192,8 @@ type Server struct {
 
 	testHook atomic.Pointer[func(op string)] // called after decoding; set by tests only
 
-	queue *queue
+	queue  *queue    // the default queue, QueueURL
+	queues *queueSet // every queue, the default one included
 
 	pipes           pipelineState // guarded by mu
 	defaultPipeline *pipeline     // the pipeline of Options.Pipeline
@@ -245,7 +247,11 @@ func NewServer(optFns ...func(*Options)) *Server {
 		tokens:    float64(o.Burst),
 		refilled:  o.Now(),
 	}
-	s.srv = &http.Server{Handler: http.HandlerFunc(s.serve), ReadHeaderTimeout: o.ReadTimeout}
+	// ReadTimeout bounds a request's header and body together, from its
+	// first byte; IdleTimeout closes a keep-alive connection left idle as
+	// long. The handler lifts the bound once the body is read, so that a
+	// long poll's wait is not cut.
+	s.srv = &http.Server{Handler: http.HandlerFunc(s.serve), ReadTimeout: o.ReadTimeout, ReadHeaderTimeout: o.ReadTimeout, IdleTimeout: o.ReadTimeout}
 	s.transport = &http.Transport{
 		Proxy:               nil, // never a proxy for loopback, whatever HTTP_PROXY says
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
@@ -257,7 +263,7 @@ func NewServer(optFns ...func(*Options)) *Server {
 	httpClient := &http.Client{Transport: s.transport}
 	s.client = sagemaker.New(sagemaker.Options{Region: o.Region, BaseEndpoint: aws.String(s.url), Credentials: creds, HTTPClient: httpClient})
 	s.sqsClient = sqs.New(sqs.Options{Region: o.Region, BaseEndpoint: aws.String(s.url), Credentials: creds, HTTPClient: httpClient})
-	s.queue = newQueue(&s.opts, s.url)
+	s.queues, s.queue = newQueues(&s.opts, s.url)
 	s.pipes = newPipelineState()
 	s.addDefaultPipeline()
 	go func() {
@@ -354,13 +360,7 @@ func (s *Server) NewStep() (token, executionARN string) {
 // arn returns the ARN of a SageMaker resource in the server's region and
 // account.
 func (s *Server) arn(resource string) string {
-	partition := "aws"
-	for prefix, p := range map[string]string{"cn-": "aws-cn", "us-gov-": "aws-us-gov", "us-iso-": "aws-iso", "us-isob-": "aws-iso-b"} {
-		if strings.HasPrefix(s.opts.Region, prefix) {
-			partition = p
-		}
-	}
-	return "arn:" + partition + ":sagemaker:" + s.opts.Region + ":" + s.opts.AccountID + ":" + resource
+	return "arn:" + partition(s.opts.Region) + ":sagemaker:" + s.opts.Region + ":" + s.opts.AccountID + ":" + resource
 }
 
 // Step returns a copy of the step registered with the token, and whether
