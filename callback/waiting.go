@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -82,38 +83,45 @@ var stepNamePattern = regexp.MustCompile(`^[A-Za-z0-9\-_]*$`)
 // the failure (ErrNotFound when the pipeline does not exist, ErrThrottled,
 // ErrAccessDenied, ...), with the SDK's error beneath for errors.As. The SDK
 // retries these calls as its client is configured to; Waiting adds no retry
-// of its own.
+// of its own. A nil api or an empty pipelineName is refused, before any call,
+// with an error matching ErrInvalid.
+//
+// The error, when not nil, is made by errors.Join: its Unwrap() []error
+// lists one error per step or execution left out and, last, the error of the
+// call that stopped the listing, if one did (or the refusal).
 func Waiting(ctx context.Context, api WaitingAPI, pipelineName string) ([]WaitingStep, error) {
-	if api == nil {
-		return nil, fmt.Errorf("callback: Waiting: %w", &validate.Error{Field: "api", Rule: validate.RuleRequired, Len: -1})
+	if v := reflect.ValueOf(api); api == nil || v.Kind() == reflect.Pointer && v.IsNil() {
+		return nil, errors.Join(fmt.Errorf("callback: Waiting: %w", &validate.Error{Field: "api", Rule: validate.RuleRequired, Len: -1}))
 	}
 	if pipelineName == "" {
-		return nil, fmt.Errorf("callback: Waiting: %w", &validate.Error{Field: "PipelineName", Rule: validate.RuleRequired, Len: -1})
+		return nil, errors.Join(fmt.Errorf("callback: Waiting: %w", &validate.Error{Field: "PipelineName", Rule: validate.RuleRequired, Len: -1}))
 	}
 	var (
 		steps []WaitingStep
 		bad   []error
+		n     int // the executions listed
 	)
 	executions := sagemaker.NewListPipelineExecutionsPaginator(api, &sagemaker.ListPipelineExecutionsInput{PipelineName: &pipelineName})
 	for executions.HasMorePages() {
 		page, err := executions.NextPage(ctx)
 		if err != nil {
-			return sortSteps(steps), errors.Join(listError(ctx, OpListExecutions, "pipeline "+strconv.Quote(pipelineName), err), errors.Join(bad...))
+			return sortSteps(steps), errors.Join(append(bad, listError(ctx, OpListExecutions, "pipeline "+strconv.Quote(pipelineName), err))...)
 		}
 		for _, e := range page.PipelineExecutionSummaries {
+			n++
 			if !waits(string(e.PipelineExecutionStatus)) {
 				continue
 			}
 			arn, err := ParseExecutionARN(deref(e.PipelineExecutionArn))
 			if err != nil {
-				bad = append(bad, fmt.Errorf("callback: Waiting: an execution of pipeline %q: %w", pipelineName, err))
+				bad = append(bad, fmt.Errorf("callback: Waiting: execution #%d of pipeline %q: %w", n, pipelineName, err))
 				continue
 			}
 			found, errs, err := waitingIn(ctx, api, arn)
 			steps = append(steps, found...)
 			bad = append(bad, errs...)
 			if err != nil {
-				return sortSteps(steps), errors.Join(err, errors.Join(bad...))
+				return sortSteps(steps), errors.Join(append(bad, err)...)
 			}
 		}
 	}
@@ -159,7 +167,13 @@ func waitingStep(arn ExecutionARN, s types.PipelineExecutionStep) (WaitingStep, 
 	}
 	tok, err := ParseToken(*cb.CallbackToken)
 	if err != nil {
-		return WaitingStep{}, fmt.Errorf("Metadata.Callback: %w", err)
+		var ve *validate.Error
+		if errors.As(err, &ve) {
+			named := *ve // the same rule, with the member's path
+			named.Field = "Metadata.Callback.CallbackToken"
+			err = &named
+		}
+		return WaitingStep{}, err
 	}
 	if err := checkLen("StepName", deref(s.StepName), maxStepNameLen); err != nil {
 		return WaitingStep{}, err
