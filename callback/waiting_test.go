@@ -7,13 +7,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 
 	"github.com/stepcallback/sagemaker-callback/callback"
+	"github.com/stepcallback/sagemaker-callback/callback/callbacktest"
 )
 
 // wireClient returns a real SageMaker client for a loopback server that
@@ -135,5 +138,84 @@ func TestWaitingRefusesBadArguments(t *testing.T) {
 		if steps != nil || !errors.Is(err, callback.ErrInvalid) {
 			t.Errorf("Waiting(%v, %q) = %v, %v; want ErrInvalid", tc.api, tc.name, steps, err)
 		}
+	}
+}
+
+// pageOfOne is a WaitingAPI around a real SageMaker client that asks for
+// pages of one item and counts the calls, to make Waiting page.
+type pageOfOne struct {
+	*sagemaker.Client
+	executionPages, stepPages int
+}
+
+func (p *pageOfOne) ListPipelineExecutions(ctx context.Context, in *sagemaker.ListPipelineExecutionsInput, optFns ...func(*sagemaker.Options)) (*sagemaker.ListPipelineExecutionsOutput, error) {
+	p.executionPages++
+	in.MaxResults = aws.Int32(1)
+	return p.Client.ListPipelineExecutions(ctx, in, optFns...)
+}
+
+func (p *pageOfOne) ListPipelineExecutionSteps(ctx context.Context, in *sagemaker.ListPipelineExecutionStepsInput, optFns ...func(*sagemaker.Options)) (*sagemaker.ListPipelineExecutionStepsOutput, error) {
+	p.stepPages++
+	in.MaxResults = aws.Int32(1)
+	return p.Client.ListPipelineExecutionSteps(ctx, in, optFns...)
+}
+
+// TestWaitingAcrossPages: against the fake, with pages of one execution and
+// one step, Waiting finds every waiting step of every execution, Executing
+// and Stopping, oldest first, and none of a completed execution.
+func TestWaitingAcrossPages(t *testing.T) {
+	var now atomic.Int64 // the fake's clock: one minute a step
+	now.Store(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC).UnixNano())
+	srv := callbacktest.NewServer(func(o *callbacktest.Options) {
+		o.Now = func() time.Time { return time.Unix(0, now.Load()).UTC() }
+	})
+	defer srv.Close()
+	ctx := context.Background()
+	var want []string // the waiting tokens, oldest first
+	for i := range 5 {
+		now.Add(int64(time.Minute))
+		tok, arn := srv.StartStep(map[string]any{"i": i})
+		switch i {
+		case 1: // completed: its execution is no longer waiting
+			if _, err := callback.New(srv.Client()).Succeed(ctx, callback.MustParseToken(tok), nil); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		case 3: // stopped: Stopping until completed
+			srv.StopExecution(arn)
+		}
+		want = append(want, tok)
+	}
+	api := &pageOfOne{Client: srv.Client()}
+	steps, err := callback.Waiting(ctx, api, "callbacktest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(steps) != len(want) {
+		t.Fatalf("%d steps, want %d: %+v", len(steps), len(want), steps)
+	}
+	for i, s := range steps {
+		st, _ := srv.Step(want[i])
+		wantStatus := callback.Status(callback.StatusExecuting)
+		if i == 2 {
+			wantStatus = callback.StatusStopping
+		}
+		if s.Token != callback.MustParseToken(want[i]) || s.ExecutionARN.String() != st.ExecutionARN || s.StepName == "" ||
+			s.Status != wantStatus || !s.Started.Equal(st.Registered) || s.QueueURL != srv.QueueURL() {
+			t.Errorf("step %d: %+v\nthe fake: %+v", i, s, st)
+		}
+	}
+	if api.executionPages < 5 || api.stepPages < 4 {
+		t.Errorf("%d pages of executions, %d of steps: Waiting did not page", api.executionPages, api.stepPages)
+	}
+}
+
+// TestWaitingUnknownPipeline: the fake's ResourceNotFound is ErrNotFound.
+func TestWaitingUnknownPipeline(t *testing.T) {
+	srv := callbacktest.NewServer()
+	defer srv.Close()
+	steps, err := callback.Waiting(context.Background(), srv.Client(), "no-such-pipeline")
+	if len(steps) != 0 || !errors.Is(err, callback.ErrNotFound) || !strings.Contains(err.Error(), `ListPipelineExecutions for pipeline "no-such-pipeline"`) {
+		t.Errorf("steps %v, err %v", steps, err)
 	}
 }

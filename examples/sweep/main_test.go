@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -195,5 +196,121 @@ func TestDLQReportFails(t *testing.T) {
 	}
 	if n := states(srv); n[callbacktest.MessageVisible] != 1 {
 		t.Errorf("messages %v", n)
+	}
+}
+
+// TestPipelineList: -pipeline lists the waiting steps of every execution,
+// Executing and Stopping, oldest first, with their age, the token redacted,
+// and changes nothing.
+func TestPipelineList(t *testing.T) {
+	var now atomic.Int64 // the fake's clock, read by its handlers
+	srv := fake(t, func(o *callbacktest.Options) { o.Now = func() time.Time { return time.Unix(0, now.Load()) } })
+	now.Store(time.Now().Add(-3 * time.Hour).UnixNano())
+	srv.StartStep(nil)
+	now.Store(time.Now().Add(-time.Hour).UnixNano())
+	_, stopped := srv.StartStep(nil)
+	srv.StopExecution(stopped)
+	now.Store(time.Now().UnixNano())
+	srv.StartStep(nil)
+	before := len(srv.QueueMessages())
+
+	code, out, errOut := runSweep(t, "-pipeline", "callbacktest")
+	t.Logf("stdout:\n%s\nstderr:\n%s", out, errOut)
+	if code != 0 || !strings.Contains(out, "listed 3, failed 0, settled 0, errors 0") {
+		t.Fatalf("exit %d", code)
+	}
+	lines := strings.Split(out, "\n")
+	if len(lines) < 4 || !strings.Contains(lines[1], " 3h0m") || !strings.Contains(lines[2], "Stopping") || !strings.Contains(lines[2], " 1h0m") || !strings.Contains(lines[3], "Executing") {
+		t.Errorf("not oldest first with status and age:\n%s", out)
+	}
+	if strings.Count(out, "Token(sha256:") != 3 || strings.Contains(out, "RESULT") {
+		t.Errorf("output:\n%s", out)
+	}
+	noRawToken(t, srv, out+errOut)
+	for _, st := range srv.Steps() {
+		if st.Status != callbacktest.StatusExecuting {
+			t.Errorf("step %+v changed", st)
+		}
+	}
+	for _, r := range srv.Requests() {
+		if r.Operation == callback.OpFailure || r.Operation == callback.OpSuccess {
+			t.Errorf("%s sent without -fail", r.Operation)
+		}
+	}
+	if n := len(srv.QueueMessages()); n != before {
+		t.Errorf("%d messages, had %d", n, before)
+	}
+
+	code, out, _ = runSweep(t, "-pipeline", "callbacktest", "-older-than", "2h")
+	if code != 0 || !strings.Contains(out, "listed 1, failed 0") || !strings.Contains(out, " 3h0m") {
+		t.Errorf("-older-than 2h: exit %d\n%s", code, out)
+	}
+}
+
+// TestPipelineFail: -fail fails each waiting step once; a second sweep finds
+// none; an unknown pipeline is an error, exit 1.
+func TestPipelineFail(t *testing.T) {
+	srv := fake(t)
+	var toks []string
+	for range 3 {
+		tok, _ := srv.StartStep(nil)
+		toks = append(toks, tok)
+	}
+	code, out, errOut := runSweep(t, "-pipeline", "callbacktest", "-fail", "stuck: swept")
+	if code != 0 || !strings.Contains(out, "listed 3, failed 3, settled 0, errors 0") || strings.Count(out, "failed\n") != 3 {
+		t.Errorf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, tok := range toks {
+		if st, _ := srv.Step(tok); st.Status != callbacktest.StatusFailed || st.FailureReason != "stuck: swept" || st.Completions != 1 {
+			t.Errorf("step %+v", st)
+		}
+	}
+	code, out, _ = runSweep(t, "-pipeline", "callbacktest", "-fail", "stuck: swept")
+	if code != 0 || !strings.Contains(out, "no waiting step found") || !strings.Contains(out, "listed 0, failed 0, settled 0, errors 0") {
+		t.Errorf("second sweep: exit %d\n%s", code, out)
+	}
+	code, out, errOut = runSweep(t, "-pipeline", "no-such-pipeline", "-fail", "stuck: swept")
+	if code != 1 || !strings.Contains(out, "errors 1") || !strings.Contains(errOut, "not found") {
+		t.Errorf("unknown pipeline: exit %d\n%s\n%s", code, out, errOut)
+	}
+}
+
+// TestPipelineSweepsAtOnce: two sweeps with different reasons, at once:
+// each step is failed exactly once, by one of them; the other finds it
+// settled (ConflictException), or no longer waiting. No errors.
+func TestPipelineSweepsAtOnce(t *testing.T) {
+	srv := fake(t)
+	for range 6 {
+		srv.StartStep(nil)
+	}
+	type result struct {
+		code     int
+		out, err string
+	}
+	results := make(chan result, 2)
+	for _, reason := range []string{"swept by A", "swept by B"} {
+		go func() {
+			var out, errOut bytes.Buffer
+			code := run(context.Background(), []string{"-pipeline", "callbacktest", "-fail", reason}, &out, &errOut)
+			results <- result{code, out.String(), errOut.String()}
+		}()
+	}
+	failed, settled := 0, 0
+	for range 2 {
+		r := <-results
+		var listed, f, s, e int
+		if _, err := fmt.Sscanf(r.out[strings.LastIndex(r.out, "listed"):], "listed %d, failed %d, settled %d, errors %d", &listed, &f, &s, &e); err != nil || r.code != 0 || e != 0 || listed != f+s {
+			t.Errorf("exit %d (%v)\n%s\n%s", r.code, err, r.out, r.err)
+		}
+		failed += f
+		settled += s
+	}
+	if failed != 6 {
+		t.Errorf("%d steps failed in all, want 6 (%d settled)", failed, settled)
+	}
+	for _, st := range srv.Steps() {
+		if st.Status != callbacktest.StatusFailed || st.Completions != 1 || st.Conflicts > 1 {
+			t.Errorf("step %+v", st)
+		}
 	}
 }
