@@ -1,8 +1,9 @@
 // Package callbacktest is a local SageMaker and SQS for tests: an in-memory
 // server on a loopback address that answers SendPipelineExecutionStepFailure
 // and SendPipelineExecutionStepSuccess as AWS does, is the SQS queue that
-// callback steps send their messages to, and starts and stops steps as a
-// pipeline does. The real AWS SDK clients (Client, SQSClient), other SDKs and
+// callback steps send their messages to, and runs pipelines of callback
+// steps (CreatePipeline, StartPipelineExecution, StopPipelineExecution and
+// the calls that list executions and their steps). The real AWS SDK clients (Client, SQSClient), other SDKs and
 // the AWS CLI (with --endpoint-url) talk to it over HTTP. It is to callback
 // steps what net/http/httptest is to an HTTP server.
 //
@@ -80,7 +81,7 @@
 // the connection with no answer; Delay(d) holds the request for d, and
 // Close or the client going away cuts it short (no answer, nothing
 // processed), so a long Delay is a hung call. A fault with no aim reaches
-// SageMaker's operations only; f.ForOperation(op) aims it at one operation
+// the two completion calls only; f.ForOperation(op) aims it at one operation
 // of either service, f.ForToken(token) at one callback token, and
 // f.ForMessage(id) at the SQS calls about one message. Options.RateLimit adds
 // a token-bucket limit on SageMaker's requests, answered with
@@ -93,7 +94,7 @@
 // OverLimit, and DropAfterCommit loses the answer of an operation done (a
 // deleted message; messages received, lost until their visibility timeout).
 //
-// # The queue and the pipeline
+// # The queue
 //
 // The queue (QueueURL, "http://127.0.0.1:PORT/123456789012/callbacktest")
 // serves ReceiveMessage (long polls with WaitTimeSeconds, woken by a send,
@@ -112,14 +113,69 @@
 // and Second, the real length of one SQS second, so that visibility timeouts
 // run out in milliseconds in a test.
 //
-// StartStep starts a callback step as SageMaker Pipelines does: it registers
-// a step and puts its message on the queue,
+// # Pipelines
+//
+// The fake serves CreatePipeline, DescribePipeline, DeletePipeline,
+// StartPipelineExecution, DescribePipelineExecution, ListPipelineExecutions
+// (PipelineName, CreatedAfter, CreatedBefore, SortBy, SortOrder),
+// ListPipelineExecutionSteps (SortOrder) and StopPipelineExecution, with
+// the model's constraints, paging by MaxResults (1 to 100) and NextToken,
+// and the ClientRequestToken of CreatePipeline, DeletePipeline,
+// StartPipelineExecution and StopPipelineExecution: the same token with the
+// same parameters gets the first answer again, with others
+// ConflictException.
+//
+// CreatePipeline takes a PipelineDefinition as the SageMaker Python SDK
+// writes it:
+//
+//	{"Version": "2020-12-01",
+//	 "Parameters": [{"Name": "Model", "Type": "String", "DefaultValue": "m1"}],
+//	 "Steps": [
+//	   {"Name": "train", "Type": "Callback", "Arguments": {"model": {"Get": "Parameters.Model"}},
+//	    "DependsOn": [], "SqsQueueUrl": "http://127.0.0.1:PORT/123456789012/callbacktest",
+//	    "OutputParameters": [{"OutputName": "accuracy", "OutputType": "Float"}]},
+//	   {"Name": "report", "Type": "Callback",
+//	    "Arguments": {"accuracy": {"Get": "Steps.train.OutputParameters['accuracy']"}},
+//	    "SqsQueueUrl": "http://127.0.0.1:PORT/123456789012/callbacktest"}]}
+//
+// The other keys that SDK writes (PipelineExperimentConfig, Metadata, a
+// step's DisplayName, Description, CacheConfig) are accepted. Only callback
+// steps run: another Type is a ValidationException that says the fake runs
+// callback steps only. In a step's Arguments, {"Get": "Parameters.NAME"} is
+// the execution's parameter (from PipelineParameters, or its DefaultValue; a
+// String as a string, an Integer or a Float as a number, a Boolean as a
+// bool), {"Get": "Steps.S.OutputParameters['o']"} the output parameter o
+// that step S sent with its success (such a reference makes S a
+// dependency, as DependsOn does), and {"Get":
+// "Execution.PipelineExecutionArn"} (also PipelineExecutionId,
+// PipelineName, PipelineArn, StartDateTime, CurrentDateTime) the
+// execution's. A reference to anything else, a step name used twice, a
+// dependency on a step not defined and a cycle are ValidationExceptions.
+//
+// StartPipelineExecution starts each step whose dependencies succeeded: a
+// new token, and its message on its SqsQueueUrl,
 //
 //	{"token":"…","pipelineExecutionArn":"arn:aws:sagemaker:…","arguments":{…},"status":"Executing"}
 //
-// and StopExecution puts the "Stopping" message of an execution's waiting
-// step, as StopPipelineExecution makes SageMaker do; the step keeps waiting
-// until a worker completes it. SendQueueMessage puts any body on the queue.
+// A success starts the steps that depend on it; a failure fails the
+// execution (no other step starts, and the execution is Failed once no
+// step of it waits). StopPipelineExecution makes the execution and each of
+// its waiting steps Stopping, with a second message for each, the same with
+// "status":"Stopping"; a Stopping step completed by either call is Stopped,
+// and the execution is Stopped once none waits. An execution is Executing,
+// then Succeeded, Failed, or Stopping then Stopped; a step is Executing,
+// Succeeded, Failed, Stopping or Stopped. ListPipelineExecutionSteps lists
+// the started steps with their StepName, StepStatus, StartTime, EndTime,
+// FailureReason (the one the failure sent) and Metadata.Callback
+// (CallbackToken, SqsQueueUrl, and the OutputParameters the success sent).
+//
+// The pipeline of Options.Pipeline ("callbacktest") exists from the start:
+// one callback step named "callback" whose messages go to the fake's queue.
+// StartStep starts an execution of it, as StartPipelineExecution would, with
+// the arguments given; AddStep and NewStep start one whose message is lost
+// (none is sent): a stuck step, waiting for ever, as a test of a sweep
+// wants. StopExecution stops an execution as StopPipelineExecution does.
+// SendQueueMessage puts any body on the queue.
 //
 // # The fake's choices, where AWS is silent
 //
@@ -134,7 +190,30 @@
 //   - Callback tokens never expire; steps never time out or stop by
 //     themselves; there is no rate limit unless Options.RateLimit sets one.
 //   - The messages of ResourceNotFound, ConflictException,
-//     SerializationException and UnknownOperationException are the fake's own.
+//     SerializationException and UnknownOperationException are the fake's own,
+//     and so are those of a ValidationException about a pipeline definition
+//     or its parameters. A pipeline name already taken is AWS's "Pipeline
+//     names must be unique within an AWS account and region. Pipeline with
+//     name (NAME) already exists.", which the SageMaker Python SDK's upsert
+//     looks for.
+//   - A step whose SqsQueueUrl names no queue of the fake is Failed as it
+//     starts, with a FailureReason that says so, and its execution Failed, as
+//     SageMaker fails a step whose message it cannot send; CreatePipeline
+//     does not check the queue (AWS does not check a definition's resources
+//     either), so the queue may be made later.
+//   - A step that fails does not stop the other waiting steps of its
+//     execution: the execution stays Executing until none waits, then is
+//     Failed, with FailureReason "Step failure: One or multiple steps
+//     failed.". StopPipelineExecution of a Stopping execution answers as a
+//     success and sends nothing more; of an ended one, ConflictException.
+//   - ListPipelineExecutionSteps requires PipelineExecutionArn, which the
+//     model leaves optional. Without MaxResults, a page holds 50 items. Both
+//     list calls sort Descending unless SortOrder says Ascending (executions
+//     by CreationTime unless SortBy says PipelineExecutionArn, steps by the
+//     order they started). A NextToken is the fake's own; another one is a
+//     ValidationException.
+//   - DeletePipeline forgets the pipeline; its executions and their steps
+//     are still found by ARN and by token.
 //   - A ValidationException's value for too many OutputParameters is printed
 //     as Java prints a list of objects, with made-up identities.
 //   - DeleteMessage with a stale receipt handle (the message was received
@@ -161,7 +240,11 @@
 //     body (AWS's body is XML), a method other than POST HTTP 403
 //     AccessDeniedException with a JSON body (AWS: XML). The body is limited
 //     to 8 MiB (413 RequestEntityTooLargeException).
-//   - Only the two callback operations of SageMaker exist. SQS's query
+//   - Of SageMaker, only the two callback operations and the pipeline calls
+//     above exist; a pipeline runs callback steps only, with no caching,
+//     retry policy, parallelism limit, selective execution or pipeline
+//     versions, and never stops by itself (no 672-hour limit).
+//     PipelineDefinitionS3Location is refused (a ValidationException). SQS's query
 //     protocol is served over POST only, not GET with the parameters in the
 //     URL. The query codes of the framework errors (MissingAuthenticationToken,
 //     Serialization, ...) are the JSON codes without "Exception", a guess.

@@ -135,7 +135,6 @@ type queue struct {
 	byHandle map[string]receipt
 	changed  chan struct{} // closed and replaced when a message may have become visible
 	stats    QueueStats
-	steps    map[string]*pipelineStep // by execution ARN, for StopExecution
 }
 
 func newQueue(o *Options, base string) *queue {
@@ -153,7 +152,6 @@ func newQueue(o *Options, base string) *queue {
 		opts: o, path: path, url: base + path,
 		byHandle: make(map[string]receipt),
 		changed:  make(chan struct{}),
-		steps:    make(map[string]*pipelineStep),
 	}
 }
 

@@ -37,8 +37,10 @@ type protocol struct {
 }
 
 var (
-	sageMakerOps = []string{OpFailure, OpSuccess}
-	sqsOps       = []string{OpReceiveMessage, OpDeleteMessage, OpChangeMessageVisibility, OpSendMessage, OpGetQueueURL}
+	sageMakerOps = []string{OpFailure, OpSuccess,
+		opCreatePipeline, opDescribePipeline, opDeletePipeline, opStartPipelineExecution,
+		opDescribePipelineExecution, opListPipelineExecutions, opListPipelineExecutionSteps, opStopPipelineExecution}
+	sqsOps = []string{OpReceiveMessage, OpDeleteMessage, OpChangeMessageVisibility, OpSendMessage, OpGetQueueURL}
 
 	sageMakerJSON = &protocol{"sagemaker", "application/x-amz-json-1.1", sageMakerPrefix, sageMakerOps, 0}
 	sqsJSON       = &protocol{"sqs", "application/x-amz-json-1.0", sqsPrefix, sqsOps, 1}
@@ -205,9 +207,16 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, p *protocol, rec
 		return answer{err: e}
 	}
 	var m members
+	var pin pipelineInput
 	var in sqsInput
 	msgID := ""
-	if p == sageMakerJSON {
+	pipelineOp := pipelineMembers[op] != nil
+	if pipelineOp {
+		if pin, e = decodePipelineInput(body, op); e != nil {
+			return answer{err: e}
+		}
+		rec.ClientRequestToken = deref(pin.crt)
+	} else if p == sageMakerJSON {
 		if m, e = decodeMembers(body, op); e != nil {
 			return answer{err: e}
 		}
@@ -248,7 +257,9 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, p *protocol, rec
 		a.err = faultError(f.kind, p == sageMakerJSON)
 		return a
 	}
-	if p == sageMakerJSON {
+	if pipelineOp {
+		a = s.pipelineOperation(op, &pin)
+	} else if p == sageMakerJSON {
 		a = s.process(op, &m)
 	} else {
 		a = s.sqsOperation(r, op, &in)

@@ -1,8 +1,11 @@
 // Command localserver runs the local SageMaker and SQS queue of package
 // callbacktest as a process, so that code in any language can be tested
 // against it: the AWS CLI, another SDK, curl, a worker in Python. It serves
-// SendPipelineExecutionStepFailure and SendPipelineExecutionStepSuccess, and
-// the queue's ReceiveMessage, SendMessage, DeleteMessage,
+// SendPipelineExecutionStepFailure and SendPipelineExecutionStepSuccess; the
+// pipeline calls CreatePipeline, DescribePipeline, DeletePipeline,
+// StartPipelineExecution, DescribePipelineExecution, ListPipelineExecutions,
+// ListPipelineExecutionSteps and StopPipelineExecution (callback steps
+// only); and the queue's ReceiveMessage, SendMessage, DeleteMessage,
 // ChangeMessageVisibility and GetQueueUrl (in SQS's JSON and query
 // protocols), on a loopback address until SIGINT or SIGTERM.
 //
@@ -50,6 +53,45 @@
 // throttled. On exit, the last line of standard output counts the steps by
 // status ("steps: Executing 0, Failed 1, Succeeded 2").
 //
+// The steps of -start and -token belong to executions of the pipeline
+// "callbacktest" (its one callback step is named "callback"), so that
+// "aws sagemaker list-pipeline-executions --pipeline-name callbacktest" and
+// list-pipeline-execution-steps show them. A -token step has no message on
+// the queue: it is a stuck step, one whose message was lost.
+//
+// # A pipeline of your own
+//
+// CreatePipeline takes a PipelineDefinition as the SageMaker Python SDK
+// writes it, of callback steps only (another step type is refused with a
+// ValidationException), each sending its message to a queue of the server.
+// StartPipelineExecution starts each step whose dependencies are met; a
+// success starts the steps that depend on it, with their Get references to
+// its output parameters resolved; a failure fails the execution. With the
+// server running and the environment of the commands above:
+//
+//	D='{"Version":"2020-12-01","Parameters":[{"Name":"Model","Type":"String","DefaultValue":"m1"}],
+//	  "Steps":[{"Name":"train","Type":"Callback","Arguments":{"model":{"Get":"Parameters.Model"}},
+//	  "SqsQueueUrl":"http://127.0.0.1:8080/123456789012/callbacktest",
+//	  "OutputParameters":[{"OutputName":"accuracy","OutputType":"Float"}]}]}'
+//	aws sagemaker create-pipeline --endpoint-url $E --pipeline-name demo \
+//	    --role-arn arn:aws:iam::123456789012:role/demo --pipeline-definition "$D"
+//	X=$(aws sagemaker start-pipeline-execution --endpoint-url $E --pipeline-name demo \
+//	    --pipeline-parameters Name=Model,Value=m2 --query PipelineExecutionArn --output text)
+//	aws sagemaker list-pipeline-executions --endpoint-url $E --pipeline-name demo
+//	aws sagemaker list-pipeline-execution-steps --endpoint-url $E --pipeline-execution-arn "$X"
+//	aws sagemaker stop-pipeline-execution --endpoint-url $E --pipeline-execution-arn "$X"
+//	T=$(aws sagemaker list-pipeline-execution-steps --endpoint-url $E --pipeline-execution-arn "$X" \
+//	    --query 'PipelineExecutionSteps[0].Metadata.Callback.CallbackToken' --output text)
+//	aws sagemaker send-pipeline-execution-step-failure --endpoint-url $E \
+//	    --callback-token "$T" --failure-reason stopped
+//	aws sagemaker describe-pipeline-execution --endpoint-url $E --pipeline-execution-arn "$X" \
+//	    --query PipelineExecutionStatus --output text
+//
+// The step's message (arguments {"model":"m2"}) and, after the stop, its
+// Stopping message are on the queue; the failure reported for the Stopping
+// step makes it Stopped, and the execution with it: the last command prints
+// "Stopped". (TestDocPipelineCommands runs these commands.)
+//
 // # Flags
 //
 //	-addr host:port        the loopback address to listen on (default
@@ -78,12 +120,13 @@
 //
 // A fault's NAME is throttle, internal, unavailable, limit, reset, drop (see
 // callbacktest's faults) or delay=DURATION (a hung call, for a DURATION
-// longer than the client waits). Without @OP it meets SageMaker's requests
-// only; @OP aims it at one operation of either service:
-// SendPipelineExecutionStepFailure, SendPipelineExecutionStepSuccess,
-// ReceiveMessage, DeleteMessage, ChangeMessageVisibility, SendMessage or
-// GetQueueUrl. "-fail-next throttle:2" fails the next two attempts, so that a
-// client's third succeeds; "-fail throttle:1" fails every one.
+// longer than the client waits). Without @OP it meets the two completion
+// calls only; @OP aims it at one operation of either service:
+// SendPipelineExecutionStepFailure, SendPipelineExecutionStepSuccess, one of
+// the pipeline calls above, ReceiveMessage, DeleteMessage,
+// ChangeMessageVisibility, SendMessage or GetQueueUrl. "-fail-next
+// throttle:2" fails the next two attempts, so that a client's third
+// succeeds; "-fail throttle:1" fails every one.
 //
 // # Output
 //

@@ -52,6 +52,8 @@ var operations = []string{
 	callbacktest.OpFailure, callbacktest.OpSuccess,
 	callbacktest.OpReceiveMessage, callbacktest.OpDeleteMessage, callbacktest.OpChangeMessageVisibility,
 	callbacktest.OpSendMessage, callbacktest.OpGetQueueURL,
+	"CreatePipeline", "DescribePipeline", "DeletePipeline", "StartPipelineExecution", "DescribePipelineExecution",
+	"ListPipelineExecutions", "ListPipelineExecutionSteps", "StopPipelineExecution",
 }
 
 // faultFlag is one -fail or -fail-next flag: a fault and its probability or
