@@ -68,9 +68,9 @@ var stepNamePattern = regexp.MustCompile(`^[A-Za-z0-9\-_]*$`)
 // name or its ARN) that wait for a completion: it pages through the
 // pipeline's executions (ListPipelineExecutions) and, for each one Executing
 // or Stopping, through its steps (ListPipelineExecutionSteps), and keeps each
-// callback step Executing or Stopping. The steps come oldest first (by
-// Started; in the order listed when equal). Nothing is completed or
-// changed.
+// callback step Executing or Stopping. The steps come oldest first: by
+// Started, and in the order listed, oldest execution first, when equal
+// (times on the wire may be whole seconds). Nothing is completed or changed.
 //
 // A step that carries a value the model would refuse (a CallbackToken that
 // is not 10 ASCII letters and digits, or none, an execution ARN that does
@@ -101,7 +101,7 @@ func Waiting(ctx context.Context, api WaitingAPI, pipelineName string) ([]Waitin
 		bad   []error
 		n     int // the executions listed
 	)
-	executions := sagemaker.NewListPipelineExecutionsPaginator(api, &sagemaker.ListPipelineExecutionsInput{PipelineName: &pipelineName})
+	executions := sagemaker.NewListPipelineExecutionsPaginator(api, &sagemaker.ListPipelineExecutionsInput{PipelineName: &pipelineName, SortOrder: types.SortOrderAscending})
 	for executions.HasMorePages() {
 		page, err := executions.NextPage(ctx)
 		if err != nil {
@@ -132,7 +132,7 @@ func Waiting(ctx context.Context, api WaitingAPI, pipelineName string) ([]Waitin
 // of the steps left out, and the error of a failed call.
 func waitingIn(ctx context.Context, api WaitingAPI, arn ExecutionARN) (steps []WaitingStep, bad []error, err error) {
 	raw := arn.String()
-	pages := sagemaker.NewListPipelineExecutionStepsPaginator(api, &sagemaker.ListPipelineExecutionStepsInput{PipelineExecutionArn: &raw})
+	pages := sagemaker.NewListPipelineExecutionStepsPaginator(api, &sagemaker.ListPipelineExecutionStepsInput{PipelineExecutionArn: &raw, SortOrder: types.SortOrderAscending})
 	for i := 0; pages.HasMorePages(); {
 		page, err := pages.NextPage(ctx)
 		var notFound *types.ResourceNotFound

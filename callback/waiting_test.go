@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -218,4 +219,34 @@ func TestWaitingUnknownPipeline(t *testing.T) {
 	if len(steps) != 0 || !errors.Is(err, callback.ErrNotFound) || !strings.Contains(err.Error(), `ListPipelineExecutions for pipeline "no-such-pipeline"`) {
 		t.Errorf("steps %v, err %v", steps, err)
 	}
+}
+
+// List the callback steps that wait in a pipeline, then fail the stuck ones.
+// The fake's steps of StartStep belong to its pipeline "callbacktest".
+func ExampleWaiting() {
+	srv := callbacktest.NewServer()
+	defer srv.Close()
+	srv.StartStep(nil)
+	_, stopped := srv.StartStep(nil)
+	srv.StopExecution(stopped) // Stopping: it waits until completed
+	ctx := context.Background()
+
+	steps, err := callback.Waiting(ctx, srv.Client(), "callbacktest")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	client := callback.New(srv.Client())
+	for _, s := range steps {
+		fmt.Println(s.StepName, s.Status, s.QueueURL == srv.QueueURL(), s.Token.IsZero())
+		if _, err := client.Fail(ctx, s.Token, callback.MustParseReason("stuck: swept")); err != nil {
+			fmt.Println(err) // errors.Is(err, callback.ErrConflict): completed meanwhile
+		}
+	}
+	steps, _ = callback.Waiting(ctx, srv.Client(), "callbacktest")
+	fmt.Println(len(steps), "waiting")
+	// Output:
+	// callback Executing true false
+	// callback Stopping true false
+	// 0 waiting
 }
