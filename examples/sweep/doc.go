@@ -24,8 +24,9 @@
 // name its step). -older-than keeps the messages sent longer ago than D. A
 // step whose two messages (Executing and Stopping) are both there is listed
 // once. The messages are received, and so hidden from other readers while
-// the sweep runs; the ones it does not delete are made visible again at the
-// end.
+// the sweep runs (five minutes at most, should it be killed); the ones it
+// does not delete are made visible again at the end, their receive count
+// one higher.
 //
 // Without -fail, sweep changes nothing. With -fail REASON, it fails each step
 // listed with REASON (callback.Client.Fail), and with -dlq deletes each
