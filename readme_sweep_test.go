@@ -55,7 +55,7 @@ func TestReadmeStuckSteps(t *testing.T) {
 
 	args := strings.Fields(strings.ReplaceAll(serverArgs, "127.0.0.1:8080", "127.0.0.1:0"))
 	server := exec.Command(filepath.Join(bin, "localserver"), args...)
-	var serverOut, serverLog syncBuffer
+	var serverOut, serverLog lockedOutput
 	server.Stdout, server.Stderr = &serverOut, &serverLog
 	if err := server.Start(); err != nil {
 		t.Fatal(err)
@@ -121,20 +121,20 @@ func TestReadmeStuckSteps(t *testing.T) {
 	}
 }
 
-// syncBuffer is a strings.Builder safe for a process's output and a test's
+// lockedOutput is a strings.Builder safe for a process's output and a test's
 // reads at once.
-type syncBuffer struct {
+type lockedOutput struct {
 	mu sync.Mutex
 	b  strings.Builder
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *lockedOutput) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *lockedOutput) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
