@@ -118,6 +118,25 @@
 // parent there (tracing.GetSpan). The call's span ends on every path
 // (TestMisbehavingProviders).
 //
+// # Steps that wait
+//
+// A callback step has no timeout of its own: it waits until its token is
+// answered, or its execution reaches its own limit (28 days). Waiting lists
+// the steps of a pipeline that wait, with their tokens, read from
+// ListPipelineExecutions and ListPipelineExecutionSteps (WaitingAPI, which
+// *sagemaker.Client satisfies; API is not widened for it):
+//
+//	steps, err := callback.Waiting(ctx, sagemaker.NewFromConfig(cfg), "my-pipeline")
+//	for _, s := range steps {
+//		if time.Since(s.Started) > 24*time.Hour {
+//			_, err := client.Fail(ctx, s.Token, callback.MustParseReason("stuck for a day"))
+//			// errors.Is(err, ErrConflict): completed meanwhile; its outcome stands
+//		}
+//	}
+//
+// The command examples/sweep does this for an operator, and reads a
+// dead-letter queue too.
+//
 // # Testing
 //
 // Package callbacktest is a local SageMaker for these two calls that the real
