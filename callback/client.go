@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"reflect"
 	"slices"
 	"strconv"
 	"time"
@@ -17,7 +16,9 @@ import (
 	"github.com/aws/smithy-go/middleware"
 	"github.com/aws/smithy-go/tracing"
 
+	"github.com/stepcallback/sagemaker-callback/callback/internal/errtext"
 	"github.com/stepcallback/sagemaker-callback/callback/internal/names"
+	"github.com/stepcallback/sagemaker-callback/callback/internal/typednil"
 	"github.com/stepcallback/sagemaker-callback/retry"
 	"github.com/stepcallback/sagemaker-callback/validate"
 )
@@ -37,14 +38,17 @@ type API interface {
 	SendPipelineExecutionStepSuccess(ctx context.Context, params *sagemaker.SendPipelineExecutionStepSuccessInput, optFns ...func(*sagemaker.Options)) (*sagemaker.SendPipelineExecutionStepSuccessOutput, error)
 }
 
-// Options configure a Client, and one call when given to Fail or Succeed.
+// Options configure a Client. New reads them once; given to one call of
+// Fail or Succeed, they change that call's settings, not the Client's.
 type Options struct {
 	// Retry is the retry policy: the only retry layer of a call (see the
 	// package doc). The zero Policy is retry.DefaultPolicy().
 	Retry retry.Policy
 
 	// Logger, when not nil, gets each retry at Warn (attempt, delay, class)
-	// and each failed call at Error. The token is logged redacted.
+	// and each failed call at Error. The token is logged redacted. A panic
+	// of the API or of a telemetry provider is logged to it, or to
+	// slog.Default() when it is nil.
 	Logger *slog.Logger
 
 	// RequestToken, when not zero, is sent as the ClientRequestToken of one
@@ -54,10 +58,12 @@ type Options struct {
 	// completions together.
 	RequestToken RequestToken
 
-	// APIOptions are passed to every SDK call. The Client's own option,
+	// ClientOptions are passed to every SDK call, as the SDK's own per-call
+	// optFns (feature/s3/manager's name for them; the SDK's APIOptions,
+	// inside sagemaker.Options, are middleware). The Client's own option,
 	// which turns the SDK's retries off, runs after them: they cannot turn
 	// those back on.
-	APIOptions []func(*sagemaker.Options)
+	ClientOptions []func(*sagemaker.Options)
 
 	// RetryOptions are passed to retry.Do, for a test's timer or an OnRetry
 	// hook (it runs besides the logging). The Client's classifier is set
@@ -66,11 +72,14 @@ type Options struct {
 
 	// TracerProvider, when not nil, gets a span per call (see the package
 	// doc); give the SageMaker client the same provider, for its spans to
-	// nest under the call's. Nil traces nothing, at no cost.
+	// nest under the call's. Nil traces nothing, at no cost. New makes the
+	// tracer; a call given another provider makes its own, for that call.
 	TracerProvider tracing.TracerProvider
 
 	// MeterProvider, when not nil, gets the metrics of each call (see the
-	// package doc). Nil records nothing, at no cost.
+	// package doc). Nil records nothing, at no cost. New makes the
+	// instruments; a call given another provider makes its own, for that
+	// call.
 	MeterProvider metrics.MeterProvider
 }
 
@@ -78,10 +87,9 @@ type Options struct {
 // ClientRequestToken, sends it through the SDK with retries per its policy,
 // and classifies failures. A Client is safe for concurrent use.
 type Client struct {
-	api       API
-	opts      settings
-	misuse    error // why every call is refused, or nil
-	sdkTraced bool  // api is a SageMaker client with a tracer provider
+	api    API
+	set    settings // Options as New resolved them
+	misuse error    // why every call is refused, or nil
 }
 
 // New returns a Client that calls api, typically a *sagemaker.Client:
@@ -92,18 +100,17 @@ type Client struct {
 // RequestToken, answers every call with an error matching ErrInvalid.
 func New(api API, optFns ...func(*Options)) *Client {
 	c := &Client{api: api}
+	if typednil.Is(api) {
+		c.api = nil
+	}
 	var o Options
 	for _, fn := range optFns {
 		fn(&o)
 	}
-	c.opts = resolve(o)
+	c.set = resolve(o, nil)
 	if !o.RequestToken.IsZero() {
 		c.misuse = errClientRequestToken
 	}
-	if v := reflect.ValueOf(api); api != nil && v.Kind() == reflect.Pointer && v.IsNil() {
-		c.api = nil
-	}
-	c.sdkTraced = sdkTracesTo(c.api)
 	return c
 }
 
@@ -113,16 +120,21 @@ var (
 )
 
 // settings are the options of one call, with the Client's own options last,
-// where the caller's cannot undo them.
+// where the caller's cannot undo them, and the telemetry they record with.
 type settings struct {
 	Options
-	sdk   []func(*sagemaker.Options) // APIOptions, then noSDKRetries
+	sdk   []func(*sagemaker.Options) // ClientOptions, then noSDKRetries
 	retry []func(*retry.Options)     // RetryOptions, then classifier
-	telemetry
+	tel   *telemetry
 }
 
-func resolve(o Options) settings {
-	return settings{o, append(slices.Clip(o.APIOptions), noSDKRetries), append(slices.Clip(o.RetryOptions), classifier), newTelemetry(&o)}
+// resolve returns the settings of o. The telemetry is tel when o's
+// providers are tel's, and made from o's otherwise.
+func resolve(o Options, tel *telemetry) settings {
+	if tel == nil || !tel.madeFrom(&o) {
+		tel = newTelemetry(&o)
+	}
+	return settings{o, append(slices.Clip(o.ClientOptions), noSDKRetries), append(slices.Clip(o.RetryOptions), classifier), tel}
 }
 
 // noSDKRetries turns the SDK's retries off for one call (see the package doc).
@@ -134,21 +146,26 @@ func noSDKRetries(o *sagemaker.Options) {
 // classifier makes retry.Do use the Client's classifier, retryable.
 func classifier(o *retry.Options) { o.Retryable = retryable }
 
-// options returns the settings of one call: the Client's, then optFns.
-func (c *Client) options(optFns []func(*Options)) settings {
+// options returns the settings of one call: the Client's, then optFns
+// applied to a copy of its Options.
+func (c *Client) options(optFns []func(*Options)) *settings {
 	if c != nil && len(optFns) == 0 {
-		return c.opts
+		return &c.set
 	}
-	var o Options
+	var (
+		o   Options
+		tel *telemetry
+	)
 	if c != nil {
-		o = c.opts.Options
+		o, tel = c.set.Options, c.set.tel
 	}
-	o.APIOptions = slices.Clip(o.APIOptions)
+	o.ClientOptions = slices.Clip(o.ClientOptions)
 	o.RetryOptions = slices.Clip(o.RetryOptions)
 	for _, fn := range optFns {
 		fn(&o)
 	}
-	return resolve(o)
+	s := resolve(o, tel)
+	return &s
 }
 
 // Fail reports that the step of tok failed, for reason, and returns the
@@ -161,15 +178,16 @@ func (c *Client) options(optFns []func(*Options)) settings {
 // matching one class (ErrConflict, ErrNotFound, ErrThrottled, ...).
 func (c *Client) Fail(ctx context.Context, tok Token, reason Reason, optFns ...func(*Options)) (ExecutionARN, error) {
 	o := c.options(optFns)
-	raw, crt := tok.Reveal(), o.RequestToken.s
-	if crt == "" {
-		crt = FailureRequestToken(tok, reason).s
+	// The strings the input points to, in one allocation.
+	s := &struct{ raw, crt, reason string }{tok.Reveal(), o.RequestToken.s, reason.s}
+	if s.crt == "" {
+		s.crt = FailureRequestToken(tok, reason).s
 	}
-	in := &sagemaker.SendPipelineExecutionStepFailureInput{CallbackToken: &raw, ClientRequestToken: &crt}
+	in := &sagemaker.SendPipelineExecutionStepFailureInput{CallbackToken: &s.raw, ClientRequestToken: &s.crt}
 	if !reason.IsZero() {
-		in.FailureReason = &reason.s
+		in.FailureReason = &s.reason
 	}
-	return c.do(ctx, OpFailure, tok, &o, nil, func(ctx context.Context, sdk []func(*sagemaker.Options)) (*string, middleware.Metadata, error) {
+	return c.do(ctx, OpFailure, tok, o, nil, func(ctx context.Context, sdk []func(*sagemaker.Options)) (*string, middleware.Metadata, error) {
 		out, err := c.api.SendPipelineExecutionStepFailure(ctx, in, sdk...)
 		if out == nil {
 			return nil, middleware.Metadata{}, err
@@ -187,11 +205,11 @@ func (c *Client) Fail(ctx context.Context, tok Token, reason Reason, optFns ...f
 func (c *Client) Succeed(ctx context.Context, tok Token, outputs []Output, optFns ...func(*Options)) (ExecutionARN, error) {
 	o := c.options(optFns)
 	refused := validate.OutputParameters.CheckCount(len(outputs))
-	raw, crt := tok.Reveal(), o.RequestToken.s
-	if crt == "" && refused == nil {
-		crt = SuccessRequestToken(tok, outputs).s
+	s := &struct{ raw, crt string }{tok.Reveal(), o.RequestToken.s} // in one allocation
+	if s.crt == "" && refused == nil {
+		s.crt = SuccessRequestToken(tok, outputs).s
 	}
-	in := &sagemaker.SendPipelineExecutionStepSuccessInput{CallbackToken: &raw, ClientRequestToken: &crt}
+	in := &sagemaker.SendPipelineExecutionStepSuccessInput{CallbackToken: &s.raw, ClientRequestToken: &s.crt}
 	if len(outputs) > 0 && refused == nil {
 		in.OutputParameters = make([]types.OutputParameter, len(outputs))
 		for i := range outputs {
@@ -202,7 +220,10 @@ func (c *Client) Succeed(ctx context.Context, tok Token, outputs []Output, optFn
 			in.OutputParameters[i] = types.OutputParameter{Name: &outputs[i].name, Value: &outputs[i].value}
 		}
 	}
-	return c.do(ctx, OpSuccess, tok, &o, refused, func(ctx context.Context, sdk []func(*sagemaker.Options)) (*string, middleware.Metadata, error) {
+	if refused != nil {
+		refused = refusedOutputs{refused}
+	}
+	return c.do(ctx, OpSuccess, tok, o, refused, func(ctx context.Context, sdk []func(*sagemaker.Options)) (*string, middleware.Metadata, error) {
 		out, err := c.api.SendPipelineExecutionStepSuccess(ctx, in, sdk...)
 		if out == nil {
 			return nil, middleware.Metadata{}, err
@@ -228,16 +249,37 @@ func (c *Client) refusal(tok Token, refused error) error {
 // do sends the request under the retry policy, unless it is refused, logs,
 // traces, and turns a failure into an *Error. send returns the answer's
 // PipelineExecutionArn (nil when the answer had none) and metadata.
-func (c *Client) do(ctx context.Context, op string, tok Token, o *settings, refused error, send func(context.Context, []func(*sagemaker.Options)) (*string, middleware.Metadata, error)) (ExecutionARN, error) {
-	if !o.on() {
-		arn, _, _, e := c.call(ctx, op, tok, o, refused, send)
-		return arn, errOrNil(e)
+func (c *Client) do(ctx context.Context, op string, tok Token, o *settings, refused error, send sender) (ExecutionARN, error) {
+	if !o.tel.on() {
+		r := c.call(ctx, op, tok, o, refused, send)
+		return r.arn, errOrNil(r.err)
 	}
 	began := time.Now()
-	ctx, span := o.start(ctx, op, tok)
-	arn, attempts, requestID, e := c.call(ctx, op, tok, o, refused, send)
-	o.end(ctx, span, began, op, attempts, outcome(ctx, e), requestID)
-	return arn, errOrNil(e)
+	ctx, span := o.tel.start(ctx, op, tok)
+	var r result
+	returned := false
+	defer func() {
+		out := unexpected.Name // the API called runtime.Goexit
+		if returned {
+			out = outcome(ctx, r.err)
+		}
+		o.tel.end(ctx, span, began, op, r.sent, out, r.requestID)
+	}()
+	r = c.call(ctx, op, tok, o, refused, send)
+	returned = true
+	return r.arn, errOrNil(r.err)
+}
+
+// sender sends one request with the SDK's optFns.
+type sender func(context.Context, []func(*sagemaker.Options)) (*string, middleware.Metadata, error)
+
+// result is how a call ended: the answer's ARN, the requests sent, the last
+// request id, and the error.
+type result struct {
+	arn       ExecutionARN
+	sent      int
+	requestID string
+	err       *Error
 }
 
 // errOrNil returns e as an error, or nil.
@@ -248,44 +290,73 @@ func errOrNil(e *Error) error {
 	return e
 }
 
-// call is do without the span and the metrics: it also returns the requests
-// sent and the last request id.
-func (c *Client) call(ctx context.Context, op string, tok Token, o *settings, refused error, send func(context.Context, []func(*sagemaker.Options)) (*string, middleware.Metadata, error)) (ExecutionARN, int, string, *Error) {
+// call is do without the span and the metrics.
+func (c *Client) call(ctx context.Context, op string, tok Token, o *settings, refused error, send sender) result {
 	if cause := c.refusal(tok, refused); cause != nil {
 		e := &Error{Op: op, Class: ErrInvalid, msg: cause.Error(), err: cause}
 		logFailure(ctx, o.Logger, tok, e)
-		return ExecutionARN{}, 0, "", e
+		return result{err: e}
 	}
-	ropts, sdk := o.retry, o.sdk
+	ropts := o.retry
 	if o.Logger != nil {
 		ropts = append(slices.Clip(ropts), func(ro *retry.Options) { logRetries(ctx, o.Logger, op, tok, ro) })
 	}
-	if o.tracer != nil || c.sdkTraced || len(o.APIOptions) > 0 {
-		sdk = append(slices.Clip(sdk), redactSDKSpans(tok)) // the SDK may trace: redact its spans
-	}
-	var res struct {
-		arn       *string
-		requestID string
-		sent      int
-	}
+	// The SDK may trace, whatever the API: its spans are made safe and
+	// redacted (see guardSDKSpans).
+	sdk := append(slices.Clip(o.sdk), guardSDKSpans(tok, o.Logger))
+	var r result
+	var arn *string
 	err := retry.Do(ctx, o.Retry, func(ctx context.Context) error {
-		res.sent++
-		arn, md, err := send(ctx, sdk)
+		r.sent++
+		a, md, err := sendSafely(ctx, op, tok, o.Logger, send, sdk)
 		if err == nil {
-			res.arn = arn
-			res.requestID, _ = awsmiddleware.GetRequestIDMetadata(md)
+			arn = a
+			r.requestID, _ = awsmiddleware.GetRequestIDMetadata(md)
 		}
 		return err
 	}, ropts...)
 	if err != nil {
 		e := newError(ctx, op, err, tok)
 		logFailure(ctx, o.Logger, tok, e)
-		return ExecutionARN{}, e.Attempts, e.RequestID, e
+		return result{sent: e.Attempts, requestID: e.RequestID, err: e}
 	}
-	if res.arn == nil {
-		return ExecutionARN{}, res.sent, res.requestID, nil
+	if arn != nil {
+		r.arn = executionARN(*arn)
 	}
-	return executionARN(*res.arn), res.sent, res.requestID, nil
+	return r
+}
+
+// sendSafely calls send, and turns a panic (of the API, or of a span the SDK
+// found in the context) into an error of class ErrUnexpected, logged: the
+// request may have been recorded (see apiPanic).
+func sendSafely(ctx context.Context, op string, tok Token, log *slog.Logger, send sender, sdk []func(*sagemaker.Options)) (arn *string, md middleware.Metadata, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			p := &apiPanic{text: tok.Redact(errtext.Value(v))}
+			err = p
+			logPanic(ctx, log, op, tok, p.text)
+		}
+	}()
+	return send(ctx, sdk)
+}
+
+// apiPanic is the error of an attempt whose API panicked. The request may or
+// may not have reached the service: classify counts it as sent.
+type apiPanic struct {
+	text string // the panic's text, redacted
+}
+
+func (p *apiPanic) Error() string { return "the API panicked: " + p.text }
+
+// logPanic logs a panic of the API at Error, to log or slog.Default(); a
+// Logger that panics in turn is ignored.
+func logPanic(ctx context.Context, log *slog.Logger, op string, tok Token, text string) {
+	if log == nil {
+		log = slog.Default()
+	}
+	defer func() { _ = recover() }()
+	log.LogAttrs(ctx, slog.LevelError, "callback: the API panicked; the call fails, the completion may or may not be recorded",
+		slog.String("op", op), slog.Any("token", tok), slog.String("panic", text))
 }
 
 // logRetries makes ro log each retry at Warn, besides its OnRetry.

@@ -270,7 +270,7 @@ func TestRequestTokenOverride(t *testing.T) {
 func TestOptionsCannotUndoGuarantees(t *testing.T) {
 	client, srv := newClient(t, func(o *callback.Options) {
 		o.Retry.MaxAttempts = 2
-		o.APIOptions = append(o.APIOptions, func(so *sagemaker.Options) {
+		o.ClientOptions = append(o.ClientOptions, func(so *sagemaker.Options) {
 			so.Retryer = awsretry.NewStandard(func(ro *awsretry.StandardOptions) { ro.MaxAttempts = 5 })
 			so.RetryMaxAttempts = 5
 		})
@@ -339,12 +339,23 @@ func TestInvalidNothingSent(t *testing.T) {
 	if !strings.Contains(err.Error(), "OutputParameters") || !strings.Contains(err.Error(), "nothing sent") {
 		t.Errorf("message: %v", err)
 	}
+	if !errors.Is(err, callback.ErrInvalidOutputs) {
+		t.Errorf("51 outputs' error does not match ErrInvalidOutputs: %v", err)
+	}
+	// Only refused outputs match ErrInvalidOutputs: not a zero token, not
+	// the service's ValidationException (TestServiceValidationIsInvalid).
+	if _, err := client.Succeed(ctx, zero, nil); errors.Is(err, callback.ErrInvalidOutputs) {
+		t.Errorf("a zero token's error matches ErrInvalidOutputs: %v", err)
+	}
 	// An Output that was never made (the zero Output) is refused, by index.
 	holes := []callback.Output{callback.MustNewOutput("a", "b"), {}}
 	_, err = client.Succeed(ctx, callback.MustParseToken(raw), holes)
 	checkOneClass(t, err, callback.ErrInvalid)
 	if !strings.Contains(err.Error(), "OutputParameters[1]") {
 		t.Errorf("message does not name the item: %v", err)
+	}
+	if !errors.Is(err, callback.ErrInvalidOutputs) {
+		t.Errorf("a zero Output's error does not match ErrInvalidOutputs: %v", err)
 	}
 	// A Client without an API refuses rather than panics.
 	var none callback.Client
@@ -381,6 +392,9 @@ func TestServiceValidationIsInvalid(t *testing.T) {
 	var api smithy.APIError
 	if !errors.As(err, &api) || api.ErrorCode() != "ValidationException" {
 		t.Errorf("want the service's ValidationException: %v", err)
+	}
+	if errors.Is(err, callback.ErrInvalidOutputs) {
+		t.Errorf("the service's ValidationException matches ErrInvalidOutputs: %v", err)
 	}
 	if strings.Contains(err.Error(), raw) {
 		t.Errorf("message shows the token: %v", err)

@@ -54,7 +54,7 @@
 // that its client shares among all calls and that a burst of failures drains,
 // failing calls with "retry quota exceeded". A retry loop stacked on it makes
 // 3 × N attempts. So Client turns the SDK's retries off for its calls
-// (aws.NopRetryer, after any Options.APIOptions, which cannot undo it) and
+// (aws.NopRetryer, after any Options.ClientOptions, which cannot undo it) and
 // retries with package retry alone, per Options.Retry (retry.DefaultPolicy
 // when zero): throttling, 5xx answers, transport failures and attempts that
 // time out are retried with exponential backoff and jitter; everything else
@@ -73,7 +73,14 @@
 // last answer. errors.As still reaches the SDK's errors beneath
 // (*types.ResourceNotFound, smithy.APIError, *awshttp.ResponseError). The
 // message names the operation, the class, the attempts and the request ID;
-// it is bounded and never shows the raw token (see Error).
+// it is bounded and never shows the raw token (see Error). One table tells
+// each class's name in telemetry, whether the Client retries it, and what
+// the caller can do: ClassOf reads it, for an error of this package or any
+// error that matches a class (the example programs print it). A Succeed
+// whose outputs were refused before sending also matches ErrInvalidOutputs.
+// A panic of the API (or of a span the SDK finds in the context) is
+// recovered and logged: the call fails with ErrUnexpected, the completion
+// may or may not be recorded, and calling again is safe.
 //
 // # Traces and metrics
 //
@@ -83,9 +90,8 @@
 // one span, "callback.Fail" or "callback.Succeed", ended when the call
 // returns, with an error status on failure and the attributes
 // callback.attempts (an int: the requests sent), callback.outcome ("ok", or
-// the class: "conflict", "limit_exceeded", "not_found", "invalid",
-// "throttled", "access_denied", "unavailable", "unexpected", or "canceled"
-// when the caller's context ended first), callback.operation,
+// the Name of the error's Class, such as "not_found" or "throttled", and
+// "canceled" when the caller's context ended first), callback.operation,
 // callback.token.fingerprint and aws.request_id where known. It records
 // callback.report.duration (a Float64Histogram, in seconds) and
 // callback.report.attempts (an Int64Histogram), both with the attributes
@@ -96,11 +102,40 @@
 // shows the raw token, the SDK's spans under the call's included: the SDK's
 // operation span records the service's error message, which may echo the
 // token (callbacktest's do), so the Client redacts what the SDK's tracer
-// records during its calls, whenever the Client has a TracerProvider, its API
-// is a *sagemaker.Client with one, or APIOptions could set one
-// (TestTracingOutcomes, TestSDKSpansRedactedWithoutOurProvider). With neither
-// provider, nothing is recorded and nothing allocated for it
-// (TestNoProvidersNoAllocs).
+// records during its calls, whatever the API: a *sagemaker.Client or a
+// wrapper of one, traced by a provider of its own or by one that
+// ClientOptions set (TestTracingOutcomes, TestSDKSpansRedactedWithoutOurProvider,
+// TestWrappedClientSpansRedacted). New makes the tracer and the instruments
+// once (TestOneMeterPerClient). With neither provider, nothing is recorded
+// and nothing allocated for it (TestNoProvidersNoAllocs).
+//
+// Telemetry cannot hurt a call: a provider that returns nil tracers, spans,
+// meters or instruments acts as none, and a panic of a provider's method,
+// called by the Client or by the SDK's middleware on a span the Client gave
+// it, is recovered and logged (to Options.Logger, or slog.Default()): the
+// call's outcome is what it would have been without it. The spans that a
+// provider puts in the context stay its own, for a tracer that finds a
+// parent there (tracing.GetSpan). The call's span ends on every path
+// (TestMisbehavingProviders).
+//
+// # Steps that wait
+//
+// A callback step has no timeout of its own: it waits until its token is
+// answered, or its execution reaches its own limit (28 days). Waiting lists
+// the steps of a pipeline that wait, with their tokens, read from
+// ListPipelineExecutions and ListPipelineExecutionSteps (WaitingAPI, which
+// *sagemaker.Client satisfies; API is not widened for it):
+//
+//	steps, err := callback.Waiting(ctx, sagemaker.NewFromConfig(cfg), "my-pipeline")
+//	for _, s := range steps {
+//		if time.Since(s.Started) > 24*time.Hour {
+//			_, err := client.Fail(ctx, s.Token, callback.MustParseReason("stuck for a day"))
+//			// errors.Is(err, ErrConflict): completed meanwhile; its outcome stands
+//		}
+//	}
+//
+// The command examples/sweep does this for an operator, and reads a
+// dead-letter queue too.
 //
 // # Testing
 //

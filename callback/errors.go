@@ -57,6 +57,82 @@ var (
 	ErrUnexpected = errors.New("unexpected answer")
 )
 
+// Class is one class of failure of a completion, as one table tells it for
+// errors, telemetry and command-line text alike.
+type Class struct {
+	// Err is what errors.Is matches: one of the Err* classes, or
+	// context.Canceled or context.DeadlineExceeded.
+	Err error
+	// Name is the outcome's name in spans and metrics (see the package
+	// doc): "not_found", "throttled", ...
+	Name string
+	// Retryable tells whether a Client retries an answer of this class,
+	// per Options.Retry: an error of a retryable class means the policy's
+	// attempts ran out.
+	Retryable bool
+	// Hint says what the caller can do, as Error's message ends with it.
+	Hint string
+}
+
+// maybeRecorded is the hint of the classes after which the service may or
+// may not have recorded the completion.
+const maybeRecorded = "the completion may or may not be recorded; calling again with the same arguments is safe"
+
+// classes is the table of the classes, in the order ClassOf tries them.
+var classes = []Class{
+	{ErrNotFound, "not_found", false, "no step waits for this token: it is unknown, expired, or its execution is gone"},
+	{ErrConflict, "conflict", false, "the step was already completed; its first outcome stands"},
+	{ErrThrottled, "throttled", true, "calling again later with the same arguments is safe"},
+	{ErrUnavailable, "unavailable", true, maybeRecorded},
+	{ErrAccessDenied, "access_denied", false, "check the credentials and the IAM policy (sagemaker:SendPipelineExecutionStep*)"},
+	{ErrLimitExceeded, "limit_exceeded", false, "an account quota was reached; calling again later, or raising the quota, may help"},
+	{ErrInvalid, "invalid", false, "the request breaks the API's rules: calling again with the same arguments fails the same way"},
+	{ErrUnexpected, "unexpected", false, maybeRecorded},
+	{context.DeadlineExceeded, "canceled", false, maybeRecorded},
+	{context.Canceled, "canceled", false, maybeRecorded},
+}
+
+// ClassOf returns the class of err and true: for an *Error, the class of
+// its Class field; otherwise the first class that errors.Is matches. It
+// returns the zero Class and false when none matches.
+func ClassOf(err error) (Class, bool) {
+	var e *Error
+	if errors.As(err, &e) && e.Class != nil {
+		if c, ok := classOf(e.Class); ok {
+			return c, true
+		}
+	}
+	for _, c := range classes {
+		if errors.Is(err, c.Err) {
+			return c, true
+		}
+	}
+	return Class{}, false
+}
+
+// classOf returns the row of the class class (==, not errors.Is).
+func classOf(class error) (Class, bool) {
+	for _, c := range classes {
+		if c.Err == class {
+			return c, true
+		}
+	}
+	return Class{}, false
+}
+
+// ErrInvalidOutputs matches the error of a Succeed whose outputs were
+// refused before anything was sent (a zero Output, or more than 50): no
+// retry makes them valid. Such an error's class is ErrInvalid, which it
+// matches too.
+var ErrInvalidOutputs = errors.New("invalid outputs")
+
+// refusedOutputs is the cause of such an error: its text is err's, and
+// errors.Is matches ErrInvalidOutputs and what err matches.
+type refusedOutputs struct{ err error }
+
+func (r refusedOutputs) Error() string   { return r.err.Error() }
+func (r refusedOutputs) Unwrap() []error { return []error{ErrInvalidOutputs, r.err} }
+
 // Error is the error of a completion that failed. Its message names the
 // operation, the class, the attempts made and the service's request ID, the
 // service's code and message, and what the caller can do. It never shows the
@@ -95,29 +171,25 @@ func (e *Error) Error() string {
 	if e.msg != "" {
 		s += ": " + e.msg
 	}
-	if h := hint(e.Class, e.Attempts); h != "" {
+	if h := e.hint(); h != "" {
 		s += " (" + h + ")"
 	}
 	return s
 }
 
-// hint says what the caller can do about an error of class c after n
-// requests sent.
-func hint(c error, n int) string {
-	if n == 0 && c != ErrAccessDenied && c != ErrInvalid {
-		return "nothing was recorded; calling again with the same arguments is safe"
+// nothingRecorded is the hint of an error after which nothing was sent,
+// unless its class says more (ErrAccessDenied, ErrInvalid).
+const nothingRecorded = "nothing was recorded; calling again with the same arguments is safe"
+
+// hint says what the caller can do about e: its class's Hint, or, when
+// nothing was sent and the class is not one found before sending,
+// nothingRecorded.
+func (e *Error) hint() string {
+	c, _ := classOf(e.Class)
+	if e.Attempts == 0 && c.Err != ErrAccessDenied && c.Err != ErrInvalid {
+		return nothingRecorded
 	}
-	switch c {
-	case ErrThrottled:
-		return "calling again later with the same arguments is safe"
-	case ErrUnavailable, ErrUnexpected, context.Canceled, context.DeadlineExceeded:
-		return "the completion may or may not be recorded; calling again with the same arguments is safe"
-	case ErrConflict:
-		return "the step was already completed; its first outcome stands"
-	case ErrNotFound:
-		return "no step waits for this token"
-	}
-	return ""
+	return c.Hint
 }
 
 // Unwrap returns the class and the cause, so that errors.Is matches the class
@@ -151,9 +223,10 @@ var accessDeniedCodes = map[string]bool{
 // retry loop, and whether the attempt reached the network. The order matters:
 // the three errors the API declares, then the service's codes, then
 // throttling, the caller's context, failures before sending, and retry's view
-// of availability.
+// of availability. A panic of the API is unexpected, and may have been sent.
 func classify(ctx context.Context, err error) (class error, sent bool) {
 	var (
+		panicked *apiPanic
 		notFound *types.ResourceNotFound
 		conflict *types.ConflictException
 		limit    *types.ResourceLimitExceeded
@@ -161,6 +234,8 @@ func classify(ctx context.Context, err error) (class error, sent bool) {
 		respErr  *awshttp.ResponseError
 	)
 	switch {
+	case errors.As(err, &panicked):
+		return ErrUnexpected, true // it may have been sent
 	case errors.As(err, &notFound):
 		return ErrNotFound, true
 	case errors.As(err, &conflict):
@@ -263,9 +338,7 @@ func newError(ctx context.Context, op string, err error, tok Token) *Error {
 // replaced by its redacted form and cut to at most max bytes: an Error never
 // shows the token nor carries unbounded text (TestErrorBoundsServiceText).
 func quote(s string, tok Token, max int) string {
-	if raw := tok.Reveal(); raw != "" {
-		s = strings.ReplaceAll(s, raw, tok.String())
-	}
+	s = tok.Redact(s)
 	if len(s) <= max {
 		return s
 	}

@@ -137,3 +137,20 @@ func ExampleSetDefault() {
 	// Output:
 	// <nil> Succeeded [{rows 42}]
 }
+
+// ClassOf tells what a failure means and what to do about it, from the one
+// table that errors, telemetry and the example programs read.
+func ExampleClassOf() {
+	srv := callbacktest.NewServer()
+	defer srv.Close()
+	client := callback.New(srv.Client())
+
+	_, err := client.Fail(context.Background(), callback.MustParseToken("NoSuchStep"), callback.Reason{})
+	if c, ok := callback.ClassOf(err); ok {
+		fmt.Println(c.Name, c.Retryable)
+		fmt.Println(c.Hint)
+	}
+	// Output:
+	// not_found false
+	// no step waits for this token: it is unknown, expired, or its execution is gone
+}

@@ -2,60 +2,81 @@ package callback
 
 import (
 	"context"
-	"slices"
-	"strings"
+	"log/slog"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
-	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/metrics"
 	"github.com/aws/smithy-go/tracing"
+
+	"github.com/stepcallback/sagemaker-callback/callback/internal/safetel"
+	"github.com/stepcallback/sagemaker-callback/callback/internal/typednil"
 )
 
 // scope names the Client's tracer and meter.
 const scope = "github.com/stepcallback/sagemaker-callback/callback"
 
-// telemetry is what a call records with, made from Options; a nil field
-// records nothing.
+// telemetry is what a call records with, made from Options by New (or for
+// one call given providers of its own). Its tracer and instruments are
+// safetel's: nil ones record nothing and a panic of the provider's is
+// logged, never passed on.
 type telemetry struct {
-	tracer   tracing.Tracer
-	duration metrics.Float64Histogram
-	attempts metrics.Int64Histogram
+	tp       tracing.TracerProvider // the providers it was made from
+	mp       metrics.MeterProvider
+	tracer   safetel.Tracer
+	duration safetel.Float64
+	attempts safetel.Int64
 }
 
-func newTelemetry(o *Options) telemetry {
-	var t telemetry
-	if o.TracerProvider != nil {
-		t.tracer = o.TracerProvider.Tracer(scope)
-	}
-	if o.MeterProvider != nil {
-		m := o.MeterProvider.Meter(scope)
-		// A meter that cannot make an instrument records nothing with it.
-		t.duration, _ = m.Float64Histogram("callback.report.duration", func(io *metrics.InstrumentOptions) {
+func newTelemetry(o *Options) *telemetry {
+	g := &safetel.Guard{Log: o.Logger}
+	m := g.Meter(o.MeterProvider, scope)
+	return &telemetry{
+		tp:     o.TracerProvider,
+		mp:     o.MeterProvider,
+		tracer: g.Tracer(o.TracerProvider, scope),
+		duration: m.Float64Histogram("callback.report.duration", func(io *metrics.InstrumentOptions) {
 			io.UnitLabel = "s"
 			io.Description = "Duration of a Fail or Succeed call, retries included"
-		})
-		t.attempts, _ = m.Int64Histogram("callback.report.attempts", func(io *metrics.InstrumentOptions) {
+		}),
+		attempts: m.Int64Histogram("callback.report.attempts", func(io *metrics.InstrumentOptions) {
 			io.UnitLabel = "{attempt}"
 			io.Description = "Requests a Fail or Succeed call sent"
-		})
+		}),
 	}
-	return t
 }
 
-func (t *telemetry) on() bool { return t.tracer != nil || t.duration != nil || t.attempts != nil }
+// madeFrom reports whether t was made from o's providers. Providers that
+// cannot be compared (==) are taken as different.
+func (t *telemetry) madeFrom(o *Options) bool {
+	return same(t.tp, o.TracerProvider) && same(t.mp, o.MeterProvider)
+}
+
+// same reports whether a == b, false when comparing them panics (values of
+// the same uncomparable type).
+func same(a, b any) (eq bool) {
+	defer func() {
+		if recover() != nil {
+			eq = false
+		}
+	}()
+	return a == b
+}
+
+// on reports whether t records anything; a nil t (the zero Client's)
+// records nothing.
+func (t *telemetry) on() bool {
+	return t != nil && (t.tracer.On() || t.duration.On() || t.attempts.On())
+}
 
 // start starts the span of one call, when there is a tracer, and returns the
-// context that carries it, for the SDK's spans to nest under.
-func (t *telemetry) start(ctx context.Context, op string, tok Token) (context.Context, tracing.Span) {
-	if t.tracer == nil {
-		return ctx, nil
-	}
+// context the provider returned with it, for the SDK's spans to nest under.
+func (t *telemetry) start(ctx context.Context, op string, tok Token) (context.Context, safetel.Span) {
 	name := "callback.Fail"
 	if op == OpSuccess {
 		name = "callback.Succeed"
 	}
-	return t.tracer.StartSpan(ctx, name, func(o *tracing.SpanOptions) {
+	return t.tracer.Start(ctx, name, func(o *tracing.SpanOptions) {
 		o.Properties.Set("callback.operation", op)
 		if !tok.IsZero() {
 			o.Properties.Set("callback.token.fingerprint", tok.Fingerprint())
@@ -65,8 +86,8 @@ func (t *telemetry) start(ctx context.Context, op string, tok Token) (context.Co
 
 // end ends the span and records the metrics of a call that sent attempts
 // requests and ended with outcome.
-func (t *telemetry) end(ctx context.Context, span tracing.Span, began time.Time, op string, attempts int, outcome, requestID string) {
-	if span != nil {
+func (t *telemetry) end(ctx context.Context, span safetel.Span, began time.Time, op string, attempts int, outcome, requestID string) {
+	if span.On() {
 		span.SetProperty("callback.attempts", attempts)
 		span.SetProperty("callback.outcome", outcome)
 		if requestID != "" {
@@ -83,129 +104,58 @@ func (t *telemetry) end(ctx context.Context, span tracing.Span, began time.Time,
 		o.Properties.Set("operation", op)
 		o.Properties.Set("outcome", outcome)
 	}
-	if t.duration != nil {
-		t.duration.Record(ctx, time.Since(began).Seconds(), attrs)
-	}
-	if t.attempts != nil {
-		t.attempts.Record(ctx, int64(attempts), attrs)
-	}
+	t.duration.Record(ctx, time.Since(began).Seconds(), attrs)
+	t.attempts.Record(ctx, int64(attempts), attrs)
 }
 
-// outcome names how a call ended, for spans and metrics: "ok", or its class
-// in snake case, or "canceled" when the caller's context ended first.
+// unexpected is the class of an answer not classified, and of a call that
+// did not return.
+var unexpected, _ = classOf(ErrUnexpected)
+
+// outcome names how a call ended, for spans and metrics: "ok", or its
+// class's Name, or "canceled" when the caller's context ended first.
 func outcome(ctx context.Context, e *Error) string {
 	switch {
 	case e == nil:
 		return "ok"
 	case e.Class == ErrInvalid && e.Attempts == 0:
-		return "invalid" // refused before sending, whatever the context
+		// refused before sending, whatever the context
 	case ctx.Err() != nil:
-		return "canceled"
+		c, _ := classOf(ctx.Err())
+		return c.Name
 	}
-	switch e.Class {
-	case ErrConflict:
-		return "conflict"
-	case ErrLimitExceeded:
-		return "limit_exceeded"
-	case ErrNotFound:
-		return "not_found"
-	case ErrInvalid:
-		return "invalid"
-	case ErrThrottled:
-		return "throttled"
-	case ErrAccessDenied:
-		return "access_denied"
-	case ErrUnavailable:
-		return "unavailable"
-	case context.Canceled, context.DeadlineExceeded:
-		return "canceled"
+	if c, ok := classOf(e.Class); ok {
+		return c.Name
 	}
-	return "unexpected"
+	return unexpected.Name
 }
 
-// sdkTracesTo reports whether api is a SageMaker client with a tracer
-// provider of its own, whose spans Client must redact.
-func sdkTracesTo(api API) bool {
-	sc, ok := api.(*sagemaker.Client)
-	return ok && sc != nil && traces(sc.Options().TracerProvider)
-}
-
-// traces reports whether p records anything: it is neither nil nor the SDK's
-// default, tracing.NopTracerProvider.
-func traces(p tracing.TracerProvider) bool {
-	switch p.(type) {
-	case nil, tracing.NopTracerProvider, *tracing.NopTracerProvider:
-		return false
-	}
-	return true
-}
-
-// redactSDKSpans returns the SDK option that wraps, for one call, the SDK's
-// tracer provider so that its spans never record tok's raw value: the
-// service's error message that the SDK's operation span records
-// (exception.message, api.error_message) may echo the token. The wrapper's
-// spans are never put on a context: the SDK's, and OTel adapters, find their
-// own spans there.
-func redactSDKSpans(tok Token) func(*sagemaker.Options) {
+// guardSDKSpans returns the SDK option that makes the SDK's tracing safe
+// for one call, whatever the API (a *sagemaker.Client, or a wrapper of one
+// with a TracerProvider of its own): a nil provider becomes the SDK's
+// no-op one, and any other (but that no-op one) is wrapped by safetel, so
+// that its nil tracers and spans are no-ops, a panic of its spans is logged
+// to log and never reaches the SDK, and no span records tok's raw value (the
+// SDK's operation span records the service's error message, which may echo
+// the token: exception.message, api.error_message). The spans that the
+// provider puts in the context stay its own: the SDK, and OTel adapters,
+// find them there.
+func guardSDKSpans(tok Token, log *slog.Logger) func(*sagemaker.Options) {
 	return func(o *sagemaker.Options) {
-		if traces(o.TracerProvider) {
-			o.TracerProvider = redactingProvider{o.TracerProvider, redactor{tok.Reveal(), tok.String()}}
+		switch p := o.TracerProvider; {
+		case typednil.Is(p):
+			o.TracerProvider = tracing.NopTracerProvider{}
+		case !isNop(p):
+			o.TracerProvider = (&safetel.Guard{Log: log, Redact: tok.Redact}).Provider(p)
 		}
 	}
 }
 
-// redactor replaces raw by redacted in what spans record.
-type redactor struct{ raw, redacted string }
-
-func (r redactor) value(v any) any {
-	switch v := v.(type) {
-	case string:
-		return strings.ReplaceAll(v, r.raw, r.redacted)
-	case []string:
-		out := make([]string, len(v))
-		for i, s := range v {
-			out[i] = strings.ReplaceAll(s, r.raw, r.redacted)
-		}
-		return out
+// isNop reports whether p is the SDK's default, which records nothing.
+func isNop(p tracing.TracerProvider) bool {
+	switch p.(type) {
+	case tracing.NopTracerProvider, *tracing.NopTracerProvider:
+		return true
 	}
-	return v
-}
-
-// properties redacts every value of p.
-func (r redactor) properties(p *smithy.Properties) {
-	for k, v := range p.Values() {
-		p.Set(k, r.value(v))
-	}
-}
-
-type redactingProvider struct {
-	tracing.TracerProvider
-	r redactor
-}
-
-func (p redactingProvider) Tracer(scope string, opts ...tracing.TracerOption) tracing.Tracer {
-	return redactingTracer{p.TracerProvider.Tracer(scope, opts...), p.r}
-}
-
-type redactingTracer struct {
-	tracing.Tracer
-	r redactor
-}
-
-func (t redactingTracer) StartSpan(ctx context.Context, name string, opts ...tracing.SpanOption) (context.Context, tracing.Span) {
-	opts = append(slices.Clip(opts), func(o *tracing.SpanOptions) { t.r.properties(&o.Properties) })
-	ctx, span := t.Tracer.StartSpan(ctx, t.r.value(name).(string), opts...)
-	return ctx, redactingSpan{span, t.r}
-}
-
-type redactingSpan struct {
-	tracing.Span
-	r redactor
-}
-
-func (s redactingSpan) SetProperty(k, v any) { s.Span.SetProperty(k, s.r.value(v)) }
-
-func (s redactingSpan) AddEvent(name string, opts ...tracing.EventOption) {
-	opts = append(slices.Clip(opts), func(o *tracing.EventOptions) { s.r.properties(&o.Properties) })
-	s.Span.AddEvent(s.r.value(name).(string), opts...)
+	return false
 }

@@ -349,6 +349,7 @@ func TestNoProvidersNoAllocs(t *testing.T) {
 		return fail - loop
 	}
 	bare := own(callback.New(nilOutput{}, func(o *callback.Options) { o.Retry = policy }))
+	t.Logf("Client.Fail's own allocations with no providers: %v", bare)
 	if bare > 6 {
 		t.Errorf("Client.Fail with no providers allocates %v times of its own, want at most 6", bare)
 	}

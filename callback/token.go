@@ -107,6 +107,18 @@ func (t Token) Format(f fmt.State, verb rune) {
 	}
 }
 
+// Redact returns s with every occurrence of t's raw value replaced by its
+// redacted form, t.String(): for text from elsewhere (the service's
+// messages, a handler's error) that may echo the token. The zero Token
+// changes nothing.
+func (t Token) Redact(s string) string {
+	raw := t.Reveal()
+	if raw == "" || !strings.Contains(s, raw) {
+		return s
+	}
+	return strings.ReplaceAll(s, raw, t.String())
+}
+
 // LogValue makes slog show the redacted form.
 func (t Token) LogValue() slog.Value { return slog.StringValue(t.String()) }
 

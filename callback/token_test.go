@@ -127,6 +127,24 @@ func TestTokenFingerprint(t *testing.T) {
 	}
 }
 
+func TestTokenRedact(t *testing.T) {
+	tok := callback.MustParseToken("AbCdE12345")
+	for _, c := range []struct{ in, want string }{
+		{"", ""},
+		{"no token here", "no token here"},
+		{"AbCdE12345", tok.String()},
+		{"a AbCdE12345 b AbCdE12345", "a " + tok.String() + " b " + tok.String()},
+		{"abcde12345 is another", "abcde12345 is another"},
+	} {
+		if got := tok.Redact(c.in); got != c.want {
+			t.Errorf("Redact(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+	if got := (callback.Token{}).Redact("AbCdE12345"); got != "AbCdE12345" {
+		t.Errorf("the zero Token's Redact changed the text: %q", got)
+	}
+}
+
 func TestTokenText(t *testing.T) {
 	tok := callback.MustParseToken("AbCdE12345")
 	text, err := tok.MarshalText()

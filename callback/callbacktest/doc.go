@@ -1,8 +1,9 @@
 // Package callbacktest is a local SageMaker and SQS for tests: an in-memory
 // server on a loopback address that answers SendPipelineExecutionStepFailure
 // and SendPipelineExecutionStepSuccess as AWS does, is the SQS queue that
-// callback steps send their messages to, and starts and stops steps as a
-// pipeline does. The real AWS SDK clients (Client, SQSClient), other SDKs and
+// callback steps send their messages to, and runs pipelines of callback
+// steps (CreatePipeline, StartPipelineExecution, StopPipelineExecution and
+// the calls that list executions and their steps). The real AWS SDK clients (Client, SQSClient), other SDKs and
 // the AWS CLI (with --endpoint-url) talk to it over HTTP. It is to callback
 // steps what net/http/httptest is to an HTTP server.
 //
@@ -36,8 +37,8 @@
 // application/x-amz-json-1.0), and SQS's query protocol (a form-encoded body
 // with Action=<Operation> and no X-Amz-Target, posted to / or to the queue's
 // URL, answered in XML), which older SDKs and the AWS CLI of Debian speak. Every request goes through one path,
-// in the order AWS checks: the method (POST), the body (read within
-// Options.ReadTimeout), the Content-Type and the operation (anything but the
+// in the order AWS checks: the method (POST), the body (the header and the
+// body read within Options.ReadTimeout), the Content-Type and the operation (anything but the
 // operations served, a wrong prefix or case included, is
 // UnknownOperationException and changes nothing), then a SigV4 Authorization
 // header whose credential is scoped to the server's region and to the
@@ -80,7 +81,7 @@
 // the connection with no answer; Delay(d) holds the request for d, and
 // Close or the client going away cuts it short (no answer, nothing
 // processed), so a long Delay is a hung call. A fault with no aim reaches
-// SageMaker's operations only; f.ForOperation(op) aims it at one operation
+// the two completion calls only; f.ForOperation(op) aims it at one operation
 // of either service, f.ForToken(token) at one callback token, and
 // f.ForMessage(id) at the SQS calls about one message. Options.RateLimit adds
 // a token-bucket limit on SageMaker's requests, answered with
@@ -93,33 +94,119 @@
 // OverLimit, and DropAfterCommit loses the answer of an operation done (a
 // deleted message; messages received, lost until their visibility timeout).
 //
-// # The queue and the pipeline
+// # The queues
 //
-// The queue (QueueURL, "http://127.0.0.1:PORT/123456789012/callbacktest")
-// serves ReceiveMessage (long polls with WaitTimeSeconds, woken by a send,
-// cut short by Close or by the client going away; MaxNumberOfMessages 1 to
-// 10; VisibilityTimeout; the attributes ApproximateReceiveCount,
-// SentTimestamp, ApproximateFirstReceiveTimestamp and SenderId), SendMessage
-// (with DelaySeconds), DeleteMessage, ChangeMessageVisibility and
-// GetQueueUrl, in both of SQS's protocols, with SQS's errors: in JSON, the
-// shape in __type ("com.amazonaws.sqs#QueueDoesNotExist") and the query
-// code in the x-amzn-query-error header ("AWS.SimpleQueueService.NonExistentQueue;Sender"),
-// which SDKs report; in XML, an ErrorResponse with that code. Each receive
-// gives a fresh ReceiptHandle; a message whose visibility timeout runs out is
-// received again, its ApproximateReceiveCount one higher. Options.Queue sets
-// the queue's name, its default visibility timeout, a redrive policy
-// (MaxReceiveCount: the message is moved aside, as to a dead-letter queue)
-// and Second, the real length of one SQS second, so that visibility timeouts
-// run out in milliseconds in a test.
+// The fake SQS serves, in both of SQS's protocols, CreateQueue (idempotent
+// for the same attributes, as SQS), DeleteQueue, ListQueues (by prefix, in
+// pages with MaxResults and NextToken), GetQueueUrl, GetQueueAttributes,
+// SetQueueAttributes, PurgeQueue (once a minute), SendMessage,
+// SendMessageBatch, ReceiveMessage, DeleteMessage, DeleteMessageBatch,
+// ChangeMessageVisibility and ChangeMessageVisibilityBatch, with SQS's errors:
+// in JSON, the shape in __type ("com.amazonaws.sqs#QueueDoesNotExist") and
+// the query code in the x-amzn-query-error header
+// ("AWS.SimpleQueueService.NonExistentQueue;Sender"), which SDKs report and
+// the JS SDK names its error classes from; in XML, an ErrorResponse with that
+// code. A batch answers each entry in Successful or Failed (a bad receipt
+// handle fails its entry, not the call); an empty batch, more than 10
+// entries, a repeated or malformed entry id fail the whole call
+// (EmptyBatchRequest, TooManyEntriesInBatchRequest, BatchEntryIdsNotDistinct,
+// InvalidBatchEntryId). ReceiveMessage long polls with WaitTimeSeconds
+// (woken by a send, cut short by Close or by the client going away), takes
+// MaxNumberOfMessages 1 to 10 and VisibilityTimeout, and returns the
+// attributes ApproximateReceiveCount, SentTimestamp,
+// ApproximateFirstReceiveTimestamp and SenderId, and the MessageAttributes
+// asked for ("All", ".*", "prefix.*" or names) with the
+// MD5OfMessageAttributes SQS computes over them. Each receive gives a fresh
+// ReceiptHandle; a message whose visibility timeout runs out is received
+// again, its ApproximateReceiveCount one higher. A body or attribute value
+// that is not valid UTF-8, or holds a character XML does not allow, is
+// refused at send with InvalidMessageContents, as SQS refuses it.
 //
-// StartStep starts a callback step as SageMaker Pipelines does: it registers
-// a step and puts its message on the queue,
+// Queue attributes: VisibilityTimeout, DelaySeconds,
+// ReceiveMessageWaitTimeSeconds, MaximumMessageSize and
+// MessageRetentionPeriod act as in SQS (a message older than its queue's
+// retention period is deleted); RedrivePolicy
+// ({"deadLetterTargetArn":"arn:aws:sqs:…","maxReceiveCount":"5"}) names a
+// queue of the fake, by its QueueArn, to which a message received
+// maxReceiveCount times is moved the next time it would be received, with
+// its MessageId, body, attributes and SentTimestamp, as SQS moves it. Read
+// only: ApproximateNumberOfMessages, ApproximateNumberOfMessagesNotVisible,
+// ApproximateNumberOfMessagesDelayed, CreatedTimestamp,
+// LastModifiedTimestamp, QueueArn. Policy, KmsMasterKeyId,
+// KmsDataKeyReusePeriodSeconds, SqsManagedSseEnabled and RedriveAllowPolicy
+// are kept and returned, of no effect.
+//
+// The server starts with one queue (QueueURL,
+// "http://127.0.0.1:PORT/123456789012/callbacktest"), which Options.Queue
+// configures: its name, its default visibility timeout, a redrive policy
+// (MaxReceiveCount: to a dead-letter queue the fake creates beside it, named
+// NAME-dlq) and Second, the real length of one SQS second on every queue, so
+// that visibility timeouts run out in milliseconds in a test. QueueMessages
+// and QueueStats show that queue; the others are seen through the SQS calls.
+//
+// # Pipelines
+//
+// The fake serves CreatePipeline, DescribePipeline, DeletePipeline,
+// StartPipelineExecution, DescribePipelineExecution, ListPipelineExecutions
+// (PipelineName, CreatedAfter, CreatedBefore, SortBy, SortOrder),
+// ListPipelineExecutionSteps (SortOrder) and StopPipelineExecution, with
+// the model's constraints, paging by MaxResults (1 to 100) and NextToken,
+// and the ClientRequestToken of CreatePipeline, DeletePipeline,
+// StartPipelineExecution and StopPipelineExecution: the same token with the
+// same parameters gets the first answer again, with others
+// ConflictException.
+//
+// CreatePipeline takes a PipelineDefinition as the SageMaker Python SDK
+// writes it:
+//
+//	{"Version": "2020-12-01",
+//	 "Parameters": [{"Name": "Model", "Type": "String", "DefaultValue": "m1"}],
+//	 "Steps": [
+//	   {"Name": "train", "Type": "Callback", "Arguments": {"model": {"Get": "Parameters.Model"}},
+//	    "DependsOn": [], "SqsQueueUrl": "http://127.0.0.1:PORT/123456789012/callbacktest",
+//	    "OutputParameters": [{"OutputName": "accuracy", "OutputType": "Float"}]},
+//	   {"Name": "report", "Type": "Callback",
+//	    "Arguments": {"accuracy": {"Get": "Steps.train.OutputParameters['accuracy']"}},
+//	    "SqsQueueUrl": "http://127.0.0.1:PORT/123456789012/callbacktest"}]}
+//
+// The other keys that SDK writes (PipelineExperimentConfig, Metadata, a
+// step's DisplayName, Description, CacheConfig) are accepted. Only callback
+// steps run: another Type is a ValidationException that says the fake runs
+// callback steps only. In a step's Arguments, {"Get": "Parameters.NAME"} is
+// the execution's parameter (from PipelineParameters, or its DefaultValue; a
+// String as a string, an Integer or a Float as a number, a Boolean as a
+// bool), {"Get": "Steps.S.OutputParameters['o']"} the output parameter o
+// that step S sent with its success (such a reference makes S a
+// dependency, as DependsOn does), and {"Get":
+// "Execution.PipelineExecutionArn"} (also PipelineExecutionId,
+// PipelineName, PipelineArn, StartDateTime, CurrentDateTime) the
+// execution's. A reference to anything else, a step name used twice, a
+// dependency on a step not defined and a cycle are ValidationExceptions.
+//
+// StartPipelineExecution starts each step whose dependencies succeeded: a
+// new token, and its message on its SqsQueueUrl,
 //
 //	{"token":"…","pipelineExecutionArn":"arn:aws:sagemaker:…","arguments":{…},"status":"Executing"}
 //
-// and StopExecution puts the "Stopping" message of an execution's waiting
-// step, as StopPipelineExecution makes SageMaker do; the step keeps waiting
-// until a worker completes it. SendQueueMessage puts any body on the queue.
+// A success starts the steps that depend on it; a failure fails the
+// execution (no other step starts, and the execution is Failed once no
+// step of it waits). StopPipelineExecution makes the execution and each of
+// its waiting steps Stopping, with a second message for each, the same with
+// "status":"Stopping"; a Stopping step completed by either call is Stopped,
+// and the execution is Stopped once none waits. An execution is Executing,
+// then Succeeded, Failed, or Stopping then Stopped; a step is Executing,
+// Succeeded, Failed, Stopping or Stopped. ListPipelineExecutionSteps lists
+// the started steps with their StepName, StepStatus, StartTime, EndTime,
+// FailureReason (the one the failure sent) and Metadata.Callback
+// (CallbackToken, SqsQueueUrl, and the OutputParameters the success sent).
+//
+// The pipeline of Options.Pipeline ("callbacktest") exists from the start:
+// one callback step named "callback" whose messages go to the fake's queue.
+// StartStep starts an execution of it, as StartPipelineExecution would, with
+// the arguments given; AddStep and NewStep start one whose message is lost
+// (none is sent): a stuck step, waiting for ever, as a test of a sweep
+// wants. StopExecution stops an execution as StopPipelineExecution does.
+// SendQueueMessage puts any body on the queue.
 //
 // # The fake's choices, where AWS is silent
 //
@@ -134,7 +221,30 @@
 //   - Callback tokens never expire; steps never time out or stop by
 //     themselves; there is no rate limit unless Options.RateLimit sets one.
 //   - The messages of ResourceNotFound, ConflictException,
-//     SerializationException and UnknownOperationException are the fake's own.
+//     SerializationException and UnknownOperationException are the fake's own,
+//     and so are those of a ValidationException about a pipeline definition
+//     or its parameters. A pipeline name already taken is AWS's "Pipeline
+//     names must be unique within an AWS account and region. Pipeline with
+//     name (NAME) already exists.", which the SageMaker Python SDK's upsert
+//     looks for.
+//   - A step whose SqsQueueUrl names no queue of the fake is Failed as it
+//     starts, with a FailureReason that says so, and its execution Failed, as
+//     SageMaker fails a step whose message it cannot send; CreatePipeline
+//     does not check the queue (AWS does not check a definition's resources
+//     either), so the queue may be made later.
+//   - A step that fails does not stop the other waiting steps of its
+//     execution: the execution stays Executing until none waits, then is
+//     Failed, with FailureReason "Step failure: One or multiple steps
+//     failed.". StopPipelineExecution of a Stopping execution answers as a
+//     success and sends nothing more; of an ended one, ConflictException.
+//   - ListPipelineExecutionSteps requires PipelineExecutionArn, which the
+//     model leaves optional. Without MaxResults, a page holds 50 items. Both
+//     list calls sort Descending unless SortOrder says Ascending (executions
+//     by CreationTime unless SortBy says PipelineExecutionArn, steps by the
+//     order they started). A NextToken is the fake's own; another one is a
+//     ValidationException.
+//   - DeletePipeline forgets the pipeline; its executions and their steps
+//     are still found by ARN and by token.
 //   - A ValidationException's value for too many OutputParameters is printed
 //     as Java prints a list of objects, with made-up identities.
 //   - DeleteMessage with a stale receipt handle (the message was received
@@ -145,8 +255,19 @@
 //     message, is InvalidParameterValue; on a message visible again it
 //     answers 200 and does nothing. A handle never issued is
 //     ReceiptHandleIsInvalid.
-//   - A body that stalls past Options.ReadTimeout gets no answer: the
-//     connection is closed.
+//   - A request whose header and body, together, take longer than
+//     Options.ReadTimeout gets no answer: the connection is closed. So is a
+//     keep-alive connection idle as long.
+//   - A message moved to a dead-letter queue starts there with an
+//     ApproximateReceiveCount of 0, and the moving queue shows it as
+//     MessageDeadLettered. A RedrivePolicy whose queue was deleted since
+//     moves nothing. A message past its retention period shows as
+//     MessageDeleted.
+//   - CreateQueue of an existing queue compares only the attributes it
+//     gives; without any it answers the queue's URL. A name deleted less
+//     than 60 SQS seconds ago is QueueDeletedRecently. The default queue may
+//     be deleted: StartStep then still puts its messages on it, where only
+//     QueueMessages sees them.
 //
 // # Where the fake differs from AWS
 //
@@ -161,19 +282,26 @@
 //     body (AWS's body is XML), a method other than POST HTTP 403
 //     AccessDeniedException with a JSON body (AWS: XML). The body is limited
 //     to 8 MiB (413 RequestEntityTooLargeException).
-//   - Only the two callback operations of SageMaker exist. SQS's query
+//   - Of SageMaker, only the two callback operations and the pipeline calls
+//     above exist; a pipeline runs callback steps only, with no caching,
+//     retry policy, parallelism limit, selective execution or pipeline
+//     versions, and never stops by itself (no 672-hour limit).
+//     PipelineDefinitionS3Location is refused (a ValidationException). SQS's query
 //     protocol is served over POST only, not GET with the parameters in the
 //     URL. The query codes of the framework errors (MissingAuthenticationToken,
 //     Serialization, ...) are the JSON codes without "Exception", a guess.
-//   - There is one standard queue: no FIFO, no CreateQueue, DeleteQueue,
-//     PurgeQueue, attributes, tags, batches or message attributes (ignored
-//     when sent). A QueueUrl is matched by its path only, so localhost and
-//     127.0.0.1 both work.
+//   - Standard queues only: a FIFO queue (a name ending in .fifo, FifoQueue
+//     true) is refused with InvalidParameterValue. No tags, permissions,
+//     message system attributes, dead-letter source listing or message move
+//     tasks: those calls answer as AWS answers an unknown action
+//     (InvalidAction, UnknownOperationException in JSON). A QueueUrl is
+//     matched by its path only, so localhost and 127.0.0.1 both work.
 //   - Delivery is exactly in order and once per receive, and
-//     ApproximateReceiveCount is exact; SQS may reorder and, rarely,
-//     deliver twice. Retention periods never run out, the 12-hour limit on a
+//     ApproximateReceiveCount and the ApproximateNumberOf… counts are exact;
+//     SQS may reorder and, rarely, deliver twice. The 12-hour limit on a
 //     message's visibility and the in-flight limit are not enforced; the
-//     largest message is 1 MiB (SQS's limit since August 2025).
+//     largest message is 1 MiB (SQS's limit since August 2025). The messages
+//     of the fake's SQS errors are close to SQS's, not always the same.
 //   - A long poll whose client went away ends once the server notices; a
 //     message handed to it meanwhile comes back after its visibility timeout,
 //     as with SQS. QueueStats.Polling tells when no poll is left.

@@ -82,10 +82,11 @@ func (f Fault) ForOperation(op string) Fault {
 	return f
 }
 
-// ForMessage returns f aimed at one message of the fake queue, by its
+// ForMessage returns f aimed at one message of a fake queue, by its
 // MessageId: only SQS requests about it meet it, that is DeleteMessage and
-// ChangeMessageVisibility with one of its receipt handles, and a
-// ReceiveMessage arriving when it is the first message to be handed out.
+// ChangeMessageVisibility with one of its receipt handles (their batch forms
+// with it in their first entry), and a ReceiveMessage arriving when it is
+// the first message to be handed out.
 // With ForOperation, one of these only. Delay(time.Hour).ForMessage(id) makes
 // the calls about one message hang (until the client gives up, or Close).
 func (f Fault) ForMessage(messageID string) Fault {

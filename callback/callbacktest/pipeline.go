@@ -13,13 +13,6 @@ const (
 	MessageStatusStopping  = names.StatusStopping  // StopPipelineExecution was called for its execution
 )
 
-// pipelineStep is what StartStep remembers of a step, to send its Stopping
-// message.
-type pipelineStep struct {
-	token     string
-	arguments map[string]any
-}
-
 // StepMessage returns the body of the SQS message that a SageMaker Pipelines
 // callback step sends, with status MessageStatusExecuting or
 // MessageStatusStopping:
@@ -53,39 +46,36 @@ func jsonable(arguments map[string]any) map[string]any {
 }
 
 // StartStep starts a callback step the way SageMaker Pipelines does: it
-// registers a step with a new token in a new pipeline execution, as NewStep,
-// and puts the step's message (status Executing, with arguments) on the fake
-// queue. It returns the token and the execution's ARN. Arguments are sent as
-// StepMessage sends them.
+// registers a step with a new token in a new execution of the pipeline of
+// Options.Pipeline, as NewStep, and puts the step's message (status
+// Executing, with arguments) on the fake queue. It returns the token and the
+// execution's ARN. Arguments are sent as StepMessage sends them.
 func (s *Server) StartStep(arguments map[string]any) (token, executionARN string) {
 	arguments = jsonable(arguments)
-	token, executionARN = s.NewStep()
-	q := s.queue
-	q.mu.Lock()
-	q.steps[executionARN] = &pipelineStep{token: token, arguments: arguments}
-	q.mu.Unlock()
-	q.send(StepMessage(token, executionARN, arguments, MessageStatusExecuting), 0)
-	return token, executionARN
+	s.mu.Lock()
+	es := s.addStep(s.newToken(), arguments)
+	s.mu.Unlock()
+	s.dispatch([]pendingSend{{es, StepMessage(es.token, es.e.arn, arguments, MessageStatusExecuting)}})
+	return es.token, es.e.arn
 }
 
 // StopExecution stops a pipeline execution the way StopPipelineExecution
-// does: when the execution started by StartStep has its callback step still
-// waiting (StatusExecuting), it puts one more message for that step on the
-// fake queue, with status Stopping, and reports true. The step stays
-// waiting: as with SageMaker, the execution stops only once a worker reports
-// a success or a failure for the token. For an unknown execution, or one
-// whose step is completed, it sends nothing and reports false.
+// does: when the execution is Executing, it becomes Stopping, and so does
+// each of its waiting steps, with one more message for each on its queue,
+// with status Stopping; it reports true. The steps keep waiting: as with
+// SageMaker, each is Stopped once a worker reports a success or a failure
+// for its token, and the execution is Stopped once none is left waiting.
+// For an unknown execution, or one that is not Executing (stopping already,
+// or ended), it sends nothing and reports false.
 func (s *Server) StopExecution(executionARN string) bool {
-	q := s.queue
-	q.mu.Lock()
-	ps := q.steps[executionARN]
-	q.mu.Unlock()
-	if ps == nil {
-		return false
+	s.mu.Lock()
+	e := s.pipes.execs[executionARN]
+	var sends []pendingSend
+	ok := false
+	if e != nil {
+		sends, ok = s.stop(e)
 	}
-	if st, ok := s.Step(ps.token); !ok || st.Status != StatusExecuting {
-		return false
-	}
-	q.send(StepMessage(ps.token, executionARN, ps.arguments, MessageStatusStopping), 0)
-	return true
+	s.mu.Unlock()
+	s.dispatch(sends)
+	return ok
 }

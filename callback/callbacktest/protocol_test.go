@@ -51,7 +51,7 @@ func TestTargetMustBeExact(t *testing.T) {
 			t.Errorf("%s: recorded %+v", target, r)
 		}
 	}
-	for _, target := range []string{"AmazonSQS.sendMessage", "AmazonSQS.SendMessageBatch", "amazonsqs.SendMessage"} {
+	for _, target := range []string{"AmazonSQS.sendMessage", "AmazonSQS.TagQueue", "amazonsqs.SendMessage"} {
 		srv := newServer(t)
 		h := sqsHeader(target, "us-east-1")
 		resp, body := rawPost(t, srv, http.MethodPost, h, `{"QueueUrl":"`+srv.QueueURL()+`","MessageBody":"x"}`)
@@ -273,7 +273,7 @@ func TestQueryProtocol(t *testing.T) {
 		{url.Values{"Action": {"DeleteMessage"}, "QueueUrl": {srv.QueueURL()}, "ReceiptHandle": {"AQEBnope"}}, "ReceiptHandleIsInvalid"},
 		{url.Values{"Action": {"ChangeMessageVisibility"}, "QueueUrl": {srv.QueueURL()}, "ReceiptHandle": {handle}, "VisibilityTimeout": {"5"}}, "InvalidParameterValue"},
 		{url.Values{"Action": {"SendMessage"}, "QueueUrl": {srv.QueueURL()}}, "MissingParameter"},
-		{url.Values{"Action": {"PurgeQueue"}, "QueueUrl": {srv.QueueURL()}}, "InvalidAction"},
+		{url.Values{"Action": {"TagQueue"}, "QueueUrl": {srv.QueueURL()}}, "InvalidAction"},
 		{url.Values{"QueueUrl": {srv.QueueURL()}}, "InvalidAction"},
 	} {
 		q := query(t, srv, tc.form, 400)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,7 +21,9 @@ type constraint struct {
 	path     string // the member's name in AWS's messages
 	required bool
 	min, max int
-	alnum    bool // the pattern ^[a-zA-Z0-9]+$
+	alnum    bool           // the pattern ^[a-zA-Z0-9]+$
+	pattern  *regexp.Regexp // the model's pattern, anchored; nil for none
+	enum     []string       // the values allowed; nil for any
 }
 
 const alnumPattern = "^[a-zA-Z0-9]+$"
@@ -53,6 +56,12 @@ func (c constraint) check(path string, v *string, n int, shown string) []string 
 	}
 	if c.alnum && !isAlnum(*v) {
 		out = append(out, prefix+"satisfy regular expression pattern: "+alnumPattern)
+	}
+	if c.pattern != nil && !c.pattern.MatchString(*v) {
+		out = append(out, prefix+"satisfy regular expression pattern: "+c.pattern.String())
+	}
+	if c.enum != nil && !slices.Contains(c.enum, *v) {
+		out = append(out, prefix+"satisfy enum value set: ["+strings.Join(c.enum, ", ")+"]")
 	}
 	return out
 }
@@ -229,14 +238,33 @@ func (rec *idemRecord) matches(op string, m *members) bool {
 		deref(rec.reason) == deref(m.reason) && slices.Equal(rec.outputs, m.outputList())
 }
 
-// process checks the members against the model and completes the step.
+// process checks the members against the model and completes the step; the
+// step's pipeline execution then moves on (its dependants start, or it fails
+// or stops).
 func (s *Server) process(op string, m *members) answer {
 	if msg := m.validationMessage(op); msg != "" {
 		return answer{err: badRequest("ValidationException", msg)}
 	}
-	token := *m.token
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	a, sends := s.complete(op, m)
+	s.mu.Unlock()
+	s.dispatch(sends)
+	return a
+}
+
+// complete completes the step of a valid request, and returns the messages
+// of the steps that start. Called with s.mu held.
+func (s *Server) complete(op string, m *members) (answer, []pendingSend) {
+	a := s.completeStep(op, m)
+	if !a.completed {
+		return a, nil
+	}
+	return a, s.stepCompleted(s.steps[*m.token])
+}
+
+// completeStep completes the step of a valid request. Called with s.mu held.
+func (s *Server) completeStep(op string, m *members) answer {
+	token := *m.token
 	st := s.steps[token]
 	if prev, ok := s.idem[deref(m.crt)]; ok && m.crt != nil {
 		if prev.matches(op, m) {

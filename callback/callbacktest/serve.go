@@ -37,8 +37,9 @@ type protocol struct {
 }
 
 var (
-	sageMakerOps = []string{OpFailure, OpSuccess}
-	sqsOps       = []string{OpReceiveMessage, OpDeleteMessage, OpChangeMessageVisibility, OpSendMessage, OpGetQueueURL}
+	sageMakerOps = []string{OpFailure, OpSuccess,
+		opCreatePipeline, opDescribePipeline, opDeletePipeline, opStartPipelineExecution,
+		opDescribePipelineExecution, opListPipelineExecutions, opListPipelineExecutionSteps, opStopPipelineExecution}
 
 	sageMakerJSON = &protocol{"sagemaker", "application/x-amz-json-1.1", sageMakerPrefix, sageMakerOps, 0}
 	sqsJSON       = &protocol{"sqs", "application/x-amz-json-1.0", sqsPrefix, sqsOps, 1}
@@ -185,10 +186,9 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, p *protocol, rec
 	if r.Method != http.MethodPost {
 		return answer{err: errAccessDenied}
 	}
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Now().Add(s.opts.ReadTimeout))
+	// The server's ReadTimeout bounds the header and the body together.
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	_ = rc.SetReadDeadline(time.Time{}) // a long poll's wait must not be cut
+	_ = http.NewResponseController(w).SetReadDeadline(time.Time{}) // a long poll's wait must not be cut
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -205,19 +205,26 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, p *protocol, rec
 		return answer{err: e}
 	}
 	var m members
+	var pin pipelineInput
 	var in sqsInput
 	msgID := ""
-	if p == sageMakerJSON {
+	pipelineOp := pipelineMembers[op] != nil
+	if pipelineOp {
+		if pin, e = decodePipelineInput(body, op); e != nil {
+			return answer{err: e}
+		}
+		rec.ClientRequestToken = deref(pin.crt)
+	} else if p == sageMakerJSON {
 		if m, e = decodeMembers(body, op); e != nil {
 			return answer{err: e}
 		}
 		rec.CallbackToken, rec.ClientRequestToken = deref(m.token), deref(m.crt)
 		rec.FailureReason, rec.OutputParameters = m.reason, m.outputList()
 	} else {
-		if in, e = decodeSQS(p, body); e != nil {
+		if in, e = decodeSQS(r, p, op, body); e != nil {
 			return answer{err: e}
 		}
-		msgID = s.queue.messageOf(op, &in)
+		msgID = s.sqsMessageOf(op, &in)
 	}
 	if h := s.testHook.Load(); h != nil {
 		(*h)(op)
@@ -248,7 +255,9 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, p *protocol, rec
 		a.err = faultError(f.kind, p == sageMakerJSON)
 		return a
 	}
-	if p == sageMakerJSON {
+	if pipelineOp {
+		a = s.pipelineOperation(op, &pin)
+	} else if p == sageMakerJSON {
 		a = s.process(op, &m)
 	} else {
 		a = s.sqsOperation(r, op, &in)

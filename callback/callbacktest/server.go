@@ -61,8 +61,10 @@ type Options struct {
 	// The default is "123456789012".
 	AccountID string
 
-	// Pipeline is the pipeline name in the execution ARNs. The default is
-	// "callbacktest".
+	// Pipeline is the name of the pipeline that the steps of AddStep, NewStep
+	// and StartStep belong to: a pipeline of one callback step, named
+	// "callback", whose messages go to the fake's queue (see the package
+	// doc). The default is "callbacktest".
 	Pipeline string
 
 	// Now is the clock for the times the fake records and for the refill of
@@ -100,9 +102,10 @@ type Options struct {
 	// ClientRequestTokens of their completions are always kept.
 	MaxRecords int
 
-	// ReadTimeout is the longest a request's header and body may take to
-	// arrive, as with a real endpoint: a client that stalls is cut off (its
-	// connection closed, nothing processed). The default is 30 seconds.
+	// ReadTimeout is the longest a request's header and body, together, may
+	// take to arrive, as with a real endpoint: a client that stalls is cut
+	// off (its connection closed, nothing processed). A keep-alive
+	// connection idle that long is closed too. The default is 30 seconds.
 	ReadTimeout time.Duration
 
 	// Queue configures the fake SQS queue (see SQSClient and QueueURL).
@@ -120,8 +123,8 @@ type Output struct {
 type Step struct {
 	Token         string    // the callback token
 	ExecutionARN  string    // the ARN of the pipeline execution the step belongs to
-	Status        string    // StatusExecuting, StatusSucceeded or StatusFailed
-	FailureReason string    // the reason of the completing failure request ("" when none was sent)
+	Status        string    // StatusExecuting, StatusSucceeded or StatusFailed (also for a step that could not start, with no completion)
+	FailureReason string    // the reason of the completing failure request ("" when none was sent), or why the step could not start
 	Outputs       []Output  // the output parameters of the completing success request
 	Completions   int       // how many requests changed the step: 0 or 1
 	Replays       int       // how many requests were answered again from the completion's ClientRequestToken
@@ -189,7 +192,11 @@ type Server struct {
 
 	testHook atomic.Pointer[func(op string)] // called after decoding; set by tests only
 
-	queue *queue
+	queue  *queue    // the default queue, QueueURL
+	queues *queueSet // every queue, the default one included
+
+	pipes           pipelineState // guarded by mu
+	defaultPipeline *pipeline     // the pipeline of Options.Pipeline
 }
 
 // requestLog is a list of request records, of which the first dropped were
@@ -240,7 +247,11 @@ func NewServer(optFns ...func(*Options)) *Server {
 		tokens:    float64(o.Burst),
 		refilled:  o.Now(),
 	}
-	s.srv = &http.Server{Handler: http.HandlerFunc(s.serve), ReadHeaderTimeout: o.ReadTimeout}
+	// ReadTimeout bounds a request's header and body together, from its
+	// first byte; IdleTimeout closes a keep-alive connection left idle as
+	// long. The handler lifts the bound once the body is read, so that a
+	// long poll's wait is not cut.
+	s.srv = &http.Server{Handler: http.HandlerFunc(s.serve), ReadTimeout: o.ReadTimeout, ReadHeaderTimeout: o.ReadTimeout, IdleTimeout: o.ReadTimeout}
 	s.transport = &http.Transport{
 		Proxy:               nil, // never a proxy for loopback, whatever HTTP_PROXY says
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
@@ -252,7 +263,9 @@ func NewServer(optFns ...func(*Options)) *Server {
 	httpClient := &http.Client{Transport: s.transport}
 	s.client = sagemaker.New(sagemaker.Options{Region: o.Region, BaseEndpoint: aws.String(s.url), Credentials: creds, HTTPClient: httpClient})
 	s.sqsClient = sqs.New(sqs.Options{Region: o.Region, BaseEndpoint: aws.String(s.url), Credentials: creds, HTTPClient: httpClient})
-	s.queue = newQueue(&s.opts, s.url)
+	s.queues, s.queue = newQueues(&s.opts, s.url)
+	s.pipes = newPipelineState()
+	s.addDefaultPipeline()
 	go func() {
 		defer close(s.serveDone)
 		_ = s.srv.Serve(ln) // returns http.ErrServerClosed on Close
@@ -310,8 +323,11 @@ func (s *Server) Close() {
 }
 
 // AddStep registers a callback step with the given token, waiting (status
-// StatusExecuting) in a new pipeline execution, and returns that execution's
-// ARN. A token already registered is left as it is, and its execution's ARN
+// StatusExecuting) in a new execution of the pipeline of Options.Pipeline,
+// and returns that execution's ARN. No message is sent: the step is one
+// whose message was lost, as a stuck step is, and the list calls
+// (ListPipelineExecutions, ListPipelineExecutionSteps) show it waiting. A
+// token already registered is left as it is, and its execution's ARN
 // returned. Any string is registered, but a token that is not a valid callback
 // token (10 ASCII letters and digits) can never be completed: a request that
 // carries it is refused with ValidationException before the step is looked up.
@@ -321,36 +337,30 @@ func (s *Server) AddStep(token string) (executionARN string) {
 	if st, ok := s.steps[token]; ok {
 		return st.ExecutionARN
 	}
-	arn := s.arn("pipeline/" + s.opts.Pipeline + "/execution/" + randomString("abcdefghijklmnopqrstuvwxyz0123456789", 12))
-	s.steps[token] = &Step{Token: token, ExecutionARN: arn, Status: StatusExecuting, Registered: s.opts.Now()}
-	s.order = append(s.order, token)
-	return arn
+	return s.addStep(token, map[string]any{}).e.arn
+}
+
+// addStep starts the step of a new execution of the pipeline of
+// Options.Pipeline with token and arguments. Called with s.mu held.
+func (s *Server) addStep(token string, arguments map[string]any) *execStep {
+	p := s.defaultPipeline
+	e := s.newExecution(p, map[string]any{}, "", "")
+	return s.startStep(e, p.def.steps[0], token, arguments)
 }
 
 // NewStep registers a callback step with a new random token, as AddStep, and
 // returns the token and the ARN of its pipeline execution.
 func (s *Server) NewStep() (token, executionARN string) {
-	for {
-		token = randomString("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 10)
-		s.mu.Lock()
-		_, taken := s.steps[token]
-		s.mu.Unlock()
-		if !taken {
-			return token, s.AddStep(token)
-		}
-	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	token = s.newToken()
+	return token, s.addStep(token, map[string]any{}).e.arn
 }
 
 // arn returns the ARN of a SageMaker resource in the server's region and
 // account.
 func (s *Server) arn(resource string) string {
-	partition := "aws"
-	for prefix, p := range map[string]string{"cn-": "aws-cn", "us-gov-": "aws-us-gov", "us-iso-": "aws-iso", "us-isob-": "aws-iso-b"} {
-		if strings.HasPrefix(s.opts.Region, prefix) {
-			partition = p
-		}
-	}
-	return "arn:" + partition + ":sagemaker:" + s.opts.Region + ":" + s.opts.AccountID + ":" + resource
+	return "arn:" + partition(s.opts.Region) + ":sagemaker:" + s.opts.Region + ":" + s.opts.AccountID + ":" + resource
 }
 
 // Step returns a copy of the step registered with the token, and whether

@@ -113,10 +113,11 @@
 //
 // # Bounded concurrency
 //
-// At most Concurrency handlers run at once, and the Worker never receives
-// more messages than it has free slots, so a message is never held invisible
-// by a Worker that has not started on it, where another worker could
-// (TestConcurrencyBound).
+// At most Concurrency handlers run at once (not counting those abandoned
+// once their context ended, which run on outside the count), and the Worker
+// never receives more messages than it has free slots, so a message is never
+// held invisible by a Worker that has not started on it, where another
+// worker could (TestConcurrencyBound).
 //
 // # Shutdown
 //
@@ -127,11 +128,30 @@
 // cancelled (context.Cause is ErrShutdown), nothing more is reported, and
 // each message not yet settled is made visible again at once for another
 // worker: the step did not fail, the worker stopped (TestShutdownMidHandler).
-// Run returns once every handler has returned; a handler that ignores its
-// context holds Run. A message is either settled and deleted, or back on the
-// queue (TestShutdownLosesNothing); messages that SQS hands to a long poll at
-// the very moment it is cut short come back only after their visibility
-// timeout, as with any SQS consumer.
+// A step reported within the grace has its message deleted even when the
+// delete outlasts the grace: the delete has its own CallTimeout
+// (TestDeleteAfterGrace). Run does not wait for a handler that ignores its
+// context: it is abandoned, as under HandlerTimeout. A message is either
+// settled and deleted, or back on the queue (TestShutdownLosesNothing);
+// messages that SQS hands to a long poll at the very moment it is cut short
+// come back only after their visibility timeout, as with any SQS consumer.
+//
+// # Steps that never end
+//
+// A handler that never returns holds its slot, and the message's
+// visibility is extended for good: the pipeline waits. With
+// Options.HandlerTimeout, a handler still running after it has its context
+// cancelled (context.Cause is ErrHandlerTimeout) and is abandoned: its step
+// is failed with "handler timed out after <HandlerTimeout>", its message
+// deleted and its slot freed, even when it ignores its context
+// (TestHandlerTimeout). A step whose work keeps killing the process (out of
+// memory, say) comes back until the queue's redrive policy moves its
+// message aside, and the pipeline never learns why. With
+// Options.MaxReceives, a message received more than MaxReceives times is
+// not run again: its step is failed with a reason that names the count
+// (TestMaxReceives). Set MaxReceives below the queue's maxReceiveCount, so
+// that the Worker fails the step before SQS dead-letters its message.
+// LambdaHandler takes the same two options (LambdaOptions).
 //
 // # Malformed messages
 //
@@ -181,9 +201,21 @@
 // records how many messages ended how, how long the handlers ran, how old
 // the messages were when received and how many are held (TestTelemetry).
 // The fields' docs give the names. No span or measurement holds a raw
-// token.
+// token. A provider cannot hurt the Worker: one that returns nil tracers,
+// spans, meters or instruments works as no provider, and a panic in a span
+// or an instrument, whether the Worker calls it or the SDK's middleware
+// does on the span the Worker put in the context, is logged and goes no
+// further; a report or an SQS call that panicked counts as not completed,
+// by the usual rules (TestMisbehavingProviders).
 //
 // # Timing
+//
+// Options that cannot work are refused: Run returns an error naming them,
+// before it receives anything, when a Heartbeat or a CallTimeout set is not
+// shorter than the VisibilityTimeout (a message would become visible while
+// it is held). A default is fitted instead: with a VisibilityTimeout of 2s,
+// the default CallTimeout is VisibilityTimeout/3
+// (TestRunRefusesOptionsThatCannotWork).
 //
 // WaitTime and VisibilityTimeout go to SQS in whole seconds. Heartbeat,
 // ShutdownTimeout, CallTimeout, the bound of a ReceiveMessage (WaitTime plus

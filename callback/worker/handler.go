@@ -5,13 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"reflect"
 	"runtime/debug"
-	"strings"
 
 	"github.com/stepcallback/sagemaker-callback/callback"
 	"github.com/stepcallback/sagemaker-callback/callback/internal/errtext"
-	"github.com/stepcallback/sagemaker-callback/validate"
+	"github.com/stepcallback/sagemaker-callback/callback/internal/typednil"
 )
 
 // This file holds the rules for one message that do not depend on how the
@@ -60,10 +58,10 @@ func goHandler(ctx context.Context, h Handler, msg callback.Message, log *slog.L
 		defer func() { c <- res }()
 		defer func() {
 			if v := recover(); v != nil {
-				pe := &PanicError{Value: v, text: redact(text(v), msg.Token)}
+				pe := &PanicError{Value: v, text: msg.Token.Redact(text(v))}
 				res = handled{err: redactError(pe, msg.Token)}
 				log.LogAttrs(ctx, slog.LevelError, "worker: the handler panicked; failing the step", slog.Any("token", msg.Token),
-					slog.String("panic", pe.text), slog.String("stack", redact(string(debug.Stack()), msg.Token)))
+					slog.String("panic", pe.text), slog.String("stack", msg.Token.Redact(string(debug.Stack()))))
 			}
 		}()
 		outs, err := h(ctx, msg)
@@ -73,10 +71,9 @@ func goHandler(ctx context.Context, h Handler, msg callback.Message, log *slog.L
 }
 
 // handlerError returns err as a *safeError, read once, with tok redacted;
-// a nil pointer (a typed nil: var e *MyErr; return nil, e) is not read but
-// named.
+// a typed nil (var e *MyErr; return nil, e) is not read but named.
 func handlerError(err error, tok callback.Token) error {
-	if v := reflect.ValueOf(err); err != nil && v.Kind() == reflect.Pointer && v.IsNil() {
+	if err != nil && typednil.Is(err) {
 		return &safeError{text: fmt.Sprintf("handler returned a nil %T as its error", err), err: err}
 	}
 	return redactError(err, tok)
@@ -96,57 +93,18 @@ func (e *safeError) Unwrap() error { return e.err }
 // redactError returns err as a *safeError whose text has tok redacted.
 func redactError(err error, tok callback.Token) error {
 	if s, ok := err.(*safeError); ok {
-		return &safeError{text: redact(s.text, tok), err: s.err}
+		return &safeError{text: tok.Redact(s.text), err: s.err}
 	}
 	if err == nil {
 		return nil
 	}
-	return &safeError{text: redact(text(err), tok), err: err}
+	return &safeError{text: tok.Redact(text(err)), err: err}
 }
 
 // text returns v's text, even when its Error or String method panics
 // (errtext.Value).
 func text(v any) string { return errtext.Value(v) }
 
-// redact replaces the raw token in s by its redacted form.
-func redact(s string, tok callback.Token) string {
-	if raw := tok.Reveal(); raw != "" {
-		return strings.ReplaceAll(s, raw, tok.String())
-	}
-	return s
-}
-
-// report reports a handler's outcome for tok: a failure with herr's text as
-// the reason when herr is not nil, else a success with outs. Outputs that the
-// client refuses before sending anything (more than 50) are reported as a
-// failure with why: no retry would make them valid. It returns the error that
-// explains the step's outcome (herr, that refusal, or nil) and the report's
-// error. herr's text must be redacted already, as goHandler's is.
-func report(ctx context.Context, cb *callback.Client, tok callback.Token, outs []callback.Output, herr error) (why, err error) {
-	if herr != nil {
-		_, err = cb.Fail(ctx, tok, callback.ReasonFromError(herr))
-		return herr, err
-	}
-	_, err = cb.Succeed(ctx, tok, outs)
-	var ve *validate.Error
-	if errors.As(err, &ve) && strings.HasPrefix(ve.Field, "OutputParameters") {
-		why = redactError(fmt.Errorf("worker: the handler's outputs were refused: %w", err), tok)
-		_, err = cb.Fail(ctx, tok, callback.ReasonFromError(why))
-	}
-	return why, err
-}
-
-// outcome returns what became of a message whose report ended with err; why
-// is the error that explains the step's outcome, nil for a success. It
-// returns the error for Result.Err.
-func outcome(why, err error) (Outcome, error) {
-	switch {
-	case err == nil && why == nil:
-		return Succeeded, nil
-	case err == nil:
-		return Failed, why
-	case errors.Is(err, callback.ErrConflict), errors.Is(err, callback.ErrNotFound):
-		return Settled, err
-	}
-	return Left, err // throttled, unavailable, cut short by the shutdown, ...
-}
+// outputsRefused reports whether err, a Succeed's, says that the outputs were
+// refused before anything was sent.
+func outputsRefused(err error) bool { return errors.Is(err, callback.ErrInvalidOutputs) }

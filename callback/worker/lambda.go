@@ -3,7 +3,6 @@ package worker
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/aws/smithy-go/tracing"
 
 	"github.com/stepcallback/sagemaker-callback/callback"
+	"github.com/stepcallback/sagemaker-callback/callback/internal/safetel"
 )
 
 // DefaultDeadlineMargin is the default LambdaOptions.DeadlineMargin.
@@ -38,13 +38,31 @@ type LambdaOptions struct {
 	// handlers have 2s).
 	DeadlineMargin time.Duration
 
+	// HandlerTimeout bounds each run of the handler, as
+	// Options.HandlerTimeout does for a Worker: the handler's context is
+	// cancelled with cause ErrHandlerTimeout, the handler abandoned, and
+	// the step failed with a reason that says it timed out and after how
+	// long. Zero or negative means no limit but the invocation's deadline.
+	HandlerTimeout time.Duration
+
+	// MaxReceives bounds how often a step's record is run, as
+	// Options.MaxReceives does for a Worker: a record received more than
+	// MaxReceives times (its ApproximateReceiveCount) is not run again, and
+	// its step is failed with a reason that names the count. Set it below
+	// the queue's maxReceiveCount. Zero or negative means no limit.
+	MaxReceives int
+
 	// Logger gets the outcome of every record, as a Worker's Logger does:
 	// tokens redacted, message bodies never. Nil means slog.Default().
 	Logger *slog.Logger
 
 	// OnResult, when not nil, is called with the Result of every record of
 	// the batch (duplicates of a step included, each with its own
-	// MessageID), before the function returns. It must not block for
+	// MessageID), before the function returns, unless that would make
+	// the function late: the function waits for these calls (and for the
+	// records' span End and log) until DeadlineMargin/4 before the
+	// deadline, and answers then; calls still running go on after it
+	// (TestLambdaAnswersInTimeWithSlowTelemetry). It must not block for
 	// long. A panic in it is logged and goes no further.
 	OnResult func(Result)
 
@@ -107,8 +125,15 @@ type LambdaOptions struct {
 // function returns in time even when a handler ignores its context; that
 // handler's goroutine runs on, and its outcome is dropped. This holds with
 // Lambda's default timeout of 3s, under AWS's Runtime Interface Emulator
-// (TestLambdaEmulator/HandlerOutlivesTimeout). Without a deadline on ctx,
-// the function waits for every handler.
+// (TestLambdaEmulator/HandlerOutlivesTimeout), and whatever the spans' End,
+// the Logger and OnResult cost (TestLambdaAnswersInTimeWithSlowTelemetry).
+// Without a deadline on ctx, the function waits for every handler, but
+// LambdaOptions.HandlerTimeout still bounds each
+// (TestLambdaHandlerTimeoutAndMaxReceives).
+//
+// The function shares one engine with the Worker: the same parsing,
+// handler rules, reports, bounds (HandlerTimeout, MaxReceives), Results,
+// logs and telemetry. It is safe for concurrent invocations in one process.
 //
 // A Result's Deleted is true for a record not listed: Lambda deletes it once
 // the function returns. The function returns an error (and Lambda delivers
@@ -121,11 +146,7 @@ func LambdaHandler(cb *callback.Client, h Handler, optFns ...func(*LambdaOptions
 	if o.DeadlineMargin <= 0 {
 		o.DeadlineMargin = DefaultDeadlineMargin
 	}
-	log := o.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	tel := newTelemetry(o.TracerProvider, o.MeterProvider, log)
+	eng := newEngine(cb, h, o.Logger, o.OnResult, o.TracerProvider, o.MeterProvider, o.HandlerTimeout, o.MaxReceives)
 	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		switch {
 		case cb == nil:
@@ -133,41 +154,40 @@ func LambdaHandler(cb *callback.Client, h Handler, optFns ...func(*LambdaOptions
 		case h == nil:
 			return events.SQSEventResponse{}, errors.New("worker: LambdaHandler has no handler")
 		}
-		b := &batch{cb: cb, h: h, opts: &o, log: log, tel: &tel}
+		b := &batch{eng: eng, concurrency: o.Concurrency, margin: o.DeadlineMargin}
 		return b.run(ctx, ev.Records), nil
 	}
 }
 
 // batch is one invocation of a LambdaHandler's function.
 type batch struct {
-	cb   *callback.Client
-	h    Handler
-	opts *LambdaOptions
-	log  *slog.Logger
-	tel  *telemetry
+	eng         *engine
+	concurrency int           // LambdaOptions.Concurrency
+	margin      time.Duration // LambdaOptions.DeadlineMargin
 
 	ctx  context.Context // the invocation's, for the log
-	rctx context.Context // the reports': ends DeadlineMargin/2 before the deadline
+	rctx context.Context // the reports': ends margin/2 before the deadline
 
 	results []Result // one per record, in the batch's order
 
 	// Each record's span (nil without a TracerProvider), and rctx with it.
-	spans    []tracing.Span
+	spans    []safetel.Span
 	spanCtxs []context.Context
 	cut      time.Time // the handlers' deadline; zero without one
 
 	mu      sync.Mutex
-	closed  bool           // the function is returning: outcomes are dropped
+	closed  bool           // the function is answering: outcomes are dropped
 	settled []bool         // by record
-	calls   sync.WaitGroup // OnResult calls of settled steps under way
+	calls   sync.WaitGroup // done calls of settled records under way
 }
 
 // lambdaStep is one step of a batch: every record of its token.
 type lambdaStep struct {
-	tok  callback.Token
-	msg  callback.Message // its first Executing record's message, for the handler
-	stop bool             // a Stopping record came for it in the batch
-	recs []int            // its records, by index
+	tok      callback.Token
+	msg      callback.Message // its first Executing record's message, for the handler
+	stop     bool             // a Stopping record came for it in the batch
+	receives int              // the highest receive count of its Executing records
+	recs     []int            // its records, by index
 
 	hctx, rctx context.Context // the batch's, with its first record's span
 }
@@ -177,9 +197,10 @@ func (b *batch) run(ctx context.Context, records []events.SQSMessage) events.SQS
 	b.results = make([]Result, len(records))
 	b.settled = make([]bool, len(records))
 	b.ctx, b.rctx = ctx, ctx
+	answerBy := time.Time{} // when the answer must go, done calls or not
 	if deadline, ok := ctx.Deadline(); ok {
-		margin := min(b.opts.DeadlineMargin, time.Until(deadline)/2)
-		b.cut = deadline.Add(-margin)
+		margin := min(b.margin, time.Until(deadline)/2)
+		b.cut, answerBy = deadline.Add(-margin), deadline.Add(-margin/4)
 		var cancel context.CancelFunc
 		b.rctx, cancel = context.WithDeadlineCause(ctx, deadline.Add(-margin/2), ErrShutdown)
 		defer cancel()
@@ -191,26 +212,26 @@ func (b *batch) run(ctx context.Context, records []events.SQSMessage) events.SQS
 		steps   []*lambdaStep
 		byToken = make(map[callback.Token]*lambdaStep)
 	)
-	b.spans = make([]tracing.Span, len(records))
+	b.spans = make([]safetel.Span, len(records))
 	b.spanCtxs = make([]context.Context, len(records))
 	now := time.Now()
 	for i, rec := range records {
-		b.spanCtxs[i], b.spans[i] = b.tel.start(b.rctx, rec.MessageId)
-		b.tel.received(b.ctx, rec.Attributes, now)
+		b.spanCtxs[i], b.spans[i] = b.eng.tel.start(b.rctx, rec.MessageId)
+		b.eng.tel.received(b.ctx, rec.Attributes, now)
 	}
-	b.tel.hold(b.ctx, int64(len(records)))
+	b.eng.tel.hold(b.ctx, int64(len(records)))
 	for i, rec := range records {
-		res := &b.results[i]
-		res.MessageID = rec.MessageId
-		res.ReceiveCount = receiveCount(rec.Attributes)
-		msg, err := callback.ParseMessage([]byte(rec.Body))
-		if err != nil {
-			res.Outcome, res.Err = Malformed, malformedError(err, rec.Body)
+		msg, res, ok := parse(rec.MessageId, rec.Body, rec.Attributes)
+		b.results[i] = res
+		if !ok {
 			b.settled[i] = true
-			b.done(i)
+			b.calls.Add(1)
+			go func() { // as the others' done calls, not waited for past answerBy
+				defer b.calls.Done()
+				b.done(i)
+			}()
 			continue
 		}
-		res.Token, res.ExecutionARN, res.Status = msg.Token, msg.ExecutionARN, msg.Status
 		s := byToken[msg.Token]
 		if s == nil {
 			// The step's handler and report run with its first record's
@@ -230,6 +251,9 @@ func (b *batch) run(ctx context.Context, records []events.SQSMessage) events.SQS
 			s.stop = true
 		case s.msg.Token.IsZero():
 			s.msg = msg
+			fallthrough
+		default:
+			s.receives = max(s.receives, res.ReceiveCount)
 		}
 	}
 
@@ -247,7 +271,7 @@ func (b *batch) run(ctx context.Context, records []events.SQSMessage) events.SQS
 	}
 	close(queue)
 	n := len(steps)
-	if c := b.opts.Concurrency; c > 0 {
+	if c := b.concurrency; c > 0 {
 		n = min(n, c)
 	}
 	var wg sync.WaitGroup
@@ -275,8 +299,6 @@ func (b *batch) run(ctx context.Context, records []events.SQSMessage) events.SQS
 	b.mu.Lock()
 	b.closed = true
 	b.mu.Unlock()
-	b.calls.Wait()
-
 	var resp events.SQSEventResponse
 	for i := range b.results {
 		res := &b.results[i]
@@ -285,54 +307,54 @@ func (b *batch) run(ctx context.Context, records []events.SQSMessage) events.SQS
 			if res.Err == nil { // cut at b.cut, the handlers' deadline
 				res.Err = ErrShutdown
 			}
-			b.done(i)
+			b.calls.Add(1)
+			go func() {
+				defer b.calls.Done()
+				b.done(i)
+			}()
 		}
 		if res.Outcome == Left || res.Outcome == Malformed {
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: res.MessageID})
 		}
 	}
+	// The records' spans, logs and OnResult calls are waited for, but
+	// not past answerBy: slow ones must not make the answer late.
+	calls := make(chan struct{})
+	go func() {
+		b.calls.Wait()
+		close(calls)
+	}()
+	if answerBy.IsZero() {
+		<-calls
+	} else {
+		t := time.NewTimer(time.Until(answerBy))
+		defer t.Stop()
+		select {
+		case <-calls:
+		case <-t.C:
+		}
+	}
 	return resp
 }
 
-// do works on one step: the stop's report, or the handler and its report,
-// by the Worker's rules (goHandler, report). It returns without settling
-// when the time is out: the step's records are then listed.
+// do works on one step: the stop's report, or the engine's work (which
+// leaves a step cut at the handlers' deadline unreported: Left).
 func (b *batch) do(s *lambdaStep) {
-	if s.stop {
-		if s.rctx.Err() != nil {
-			return
-		}
-		_, err := b.cb.Fail(s.rctx, s.tok, stoppingReason)
-		b.settle(s, ErrStopping, err)
-		return
+	switch {
+	case s.rctx.Err() != nil:
+		// Out of time: listed when the batch answers.
+	case s.stop:
+		out, why := b.eng.finish(s.rctx, s.tok, nil, ErrStopping)
+		b.settle(s, out, why)
+	default:
+		out, why := b.eng.work(s.rctx, s.hctx, s.msg, s.receives)
+		b.settle(s, out, why)
 	}
-	if s.hctx.Err() != nil {
-		return
-	}
-	start := time.Now()
-	var res handled
-	select {
-	case res = <-goHandler(s.hctx, b.h, s.msg, b.log):
-	case <-s.hctx.Done():
-		// A handler that ignores its context is not waited for.
-	}
-	b.tel.handlerTook(b.ctx, time.Since(start))
-	if s.hctx.Err() != nil {
-		return // cut short: not reported, whatever the handler returned
-	}
-	why, err := report(s.rctx, b.cb, s.tok, res.outs, res.err)
-	b.settle(s, why, err)
 }
 
-// settle records the outcome of a step's report for each of its records.
-// why explains the step's outcome (the handler's error, ErrStopping, or nil),
-// err is the report's.
-func (b *batch) settle(s *lambdaStep, why, err error) {
-	out, why := outcome(why, err)
-	if out == Left && s.rctx.Err() != nil { // the report was cut by the deadline
-		why = fmt.Errorf("%w: %w", context.Cause(s.rctx), why)
-	}
-	why = redactError(why, s.tok)
+// settle records a step's outcome and the error that explains it for each
+// of its records, unless the batch is answering already.
+func (b *batch) settle(s *lambdaStep, out Outcome, why error) {
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
@@ -351,23 +373,18 @@ func (b *batch) settle(s *lambdaStep, why, err error) {
 	}
 }
 
-// done logs a record's result, ends its span and gives it to OnResult.
+// done ends a record: its Result, span, log and OnResult, by the engine.
 func (b *batch) done(i int) {
 	res := b.results[i]
-	b.tel.result(b.spanCtxs[i], &res)
-	if b.spans[i] != nil {
-		b.spans[i].End()
-	}
-	b.tel.hold(b.ctx, -1)
-	level, msg := slog.LevelInfo, "worker: step completed"
+	msg := "worker: step completed"
 	switch res.Outcome {
 	case Settled:
 		msg = "worker: the step was already completed or is unknown; record settled"
 	case Left:
-		level, msg = slog.LevelWarn, "worker: record listed in BatchItemFailures for redelivery"
+		msg = "worker: record listed in BatchItemFailures for redelivery"
 	case Malformed:
-		level, msg = slog.LevelWarn, "worker: malformed record listed in BatchItemFailures for the queue's redrive policy"
+		msg = "worker: malformed record listed in BatchItemFailures for the queue's redrive policy"
 	}
-	logResult(b.ctx, b.log, level, msg, res)
-	onResult(b.ctx, b.opts.OnResult, res, b.log)
+	b.eng.done(b.spanCtxs[i], b.spans[i], res, msg)
+	b.eng.tel.hold(b.ctx, -1)
 }

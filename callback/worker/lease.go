@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/stepcallback/sagemaker-callback/callback"
 )
 
 // receipt is one delivery of a message: its id and the receipt handle that
@@ -35,8 +37,8 @@ type lease struct {
 	closed   bool
 }
 
-// newLease starts extending the visibility of rc.
-func (r *run) newLease(ctx context.Context, rc receipt) *lease {
+// newLease starts extending the visibility of rc, a delivery of tok's step.
+func (r *run) newLease(ctx context.Context, tok callback.Token, rc receipt) *lease {
 	ctx, cancel := context.WithCancel(ctx)
 	l := &lease{cancel: cancel, receipts: []receipt{rc}}
 	l.extending.Lock() // the first extension waits for l.timer
@@ -45,7 +47,7 @@ func (r *run) newLease(ctx context.Context, rc receipt) *lease {
 		l.extending.Lock()
 		defer l.extending.Unlock()
 		if ctx.Err() == nil {
-			r.extend(ctx, l)
+			r.extend(ctx, tok, l)
 			l.timer.Reset(r.w.opts.Heartbeat)
 		}
 	})
@@ -84,7 +86,7 @@ func (l *lease) end() []receipt {
 
 // extend extends the visibility of the lease's deliveries by
 // VisibilityTimeout.
-func (r *run) extend(ctx context.Context, l *lease) {
+func (r *run) extend(ctx context.Context, tok callback.Token, l *lease) {
 	w := r.w
 	l.mu.Lock()
 	rcs := slices.Clone(l.receipts)
@@ -94,8 +96,11 @@ func (r *run) extend(ctx context.Context, l *lease) {
 			continue
 		}
 		cctx, cancel := context.WithTimeout(ctx, w.opts.CallTimeout)
-		_, err := w.api.ChangeMessageVisibility(cctx, &sqs.ChangeMessageVisibilityInput{
-			QueueUrl: &w.opts.QueueURL, ReceiptHandle: &rc.handle, VisibilityTimeout: w.visSecs,
+		err := w.eng.guard(cctx, tok, "ChangeMessageVisibility", func() error {
+			_, err := w.api.ChangeMessageVisibility(cctx, &sqs.ChangeMessageVisibilityInput{
+				QueueUrl: &w.opts.QueueURL, ReceiptHandle: &rc.handle, VisibilityTimeout: w.visSecs,
+			})
+			return err
 		})
 		cancel()
 		switch {

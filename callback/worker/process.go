@@ -2,24 +2,18 @@ package worker
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
-	"strconv"
-	"time"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/stepcallback/sagemaker-callback/callback"
+	"github.com/stepcallback/sagemaker-callback/callback/internal/safetel"
 )
-
-// stoppingReason is StoppingReason as a callback.Reason.
-var stoppingReason = callback.MustParseReason(StoppingReason)
 
 // job is a step being worked on by this Worker.
 type job struct {
@@ -27,84 +21,60 @@ type job struct {
 	cancel context.CancelCauseFunc
 }
 
+// This file is the Worker's front end to the engine: the steps running here
+// (for duplicates and stops), and how a message is settled: deleted, or
+// left on the queue.
+
 // process handles one message.
 func (r *run) process(m *types.Message) {
 	rc := receipt{id: aws.ToString(m.MessageId), handle: aws.ToString(m.ReceiptHandle)}
-	ctx, span := r.w.tel.start(r.hard, rc.id)
-	if span != nil {
-		defer span.End()
-	}
-	res := Result{MessageID: rc.id, ReceiveCount: receiveCount(m.Attributes)}
-	body := aws.ToString(m.Body)
-	msg, err := callback.ParseMessage([]byte(body))
-	if err != nil {
+	ctx, span := r.w.eng.tel.start(r.hard, rc.id)
+	msg, res, ok := parse(rc.id, aws.ToString(m.Body), m.Attributes)
+	switch {
+	case !ok:
 		// Left as it is, and not extended: it comes back after its
 		// visibility timeout until the redrive policy moves it aside.
-		res.Outcome, res.Err = Malformed, malformedError(err, body)
-		r.done(ctx, res)
-		return
-	}
-	res.Token, res.ExecutionARN, res.Status = msg.Token, msg.ExecutionARN, msg.Status
-	if msg.Status == callback.StatusStopping {
-		r.stop(ctx, msg, rc, res)
-	} else {
-		r.execute(ctx, msg, rc, res)
+		r.w.eng.done(ctx, span, res, "worker: malformed message left on the queue for its redrive policy")
+	case msg.Status == callback.StatusStopping:
+		r.stop(ctx, span, msg, rc, res)
+	default:
+		r.execute(ctx, span, msg, rc, res)
 	}
 }
 
-// execute runs the handler for an Executing message and reports its outcome.
-func (r *run) execute(ctx context.Context, msg callback.Message, rc receipt, res Result) {
+// execute works on the step of an Executing message, unless the step runs
+// here already: then the delivery joins it.
+func (r *run) execute(ctx context.Context, span safetel.Span, msg callback.Message, rc receipt, res Result) {
 	r.mu.Lock()
 	if j := r.jobs[msg.Token]; j != nil && j.lease.add(rc) {
 		// Another delivery of a step already running here: the running
 		// handler's outcome settles it, and its lease now keeps this
 		// delivery invisible too.
 		r.mu.Unlock()
-		r.w.tel.duplicate(ctx)
+		r.w.eng.tel.duplicate(span)
+		span.End()
 		r.w.log.LogAttrs(ctx, slog.LevelInfo, "worker: duplicate delivery of a step already running; handed to its handler",
 			slog.Any("token", msg.Token), slog.String("message_id", rc.id))
 		return
 	}
 	hctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	j := &job{lease: r.newLease(ctx, rc), cancel: cancel}
+	j := &job{lease: r.newLease(ctx, msg.Token, rc), cancel: cancel}
 	r.jobs[msg.Token] = j
 	if slices.Contains(r.stopped, msg.Token) {
 		cancel(ErrStopping) // its Stopping message came first: the handler is not run
 	}
 	r.mu.Unlock()
-
-	var outs []callback.Output
-	var err error
-	if hctx.Err() == nil {
-		t0 := time.Now()
-		hr := <-goHandler(hctx, r.w.handler, msg, r.w.log)
-		outs, err = hr.outs, hr.err
-		r.w.tel.handlerTook(ctx, time.Since(t0))
-	}
-	switch {
-	case errors.Is(context.Cause(hctx), ErrStopping):
-		res.Err = ErrStopping
-		_, err = r.w.cb.Fail(ctx, msg.Token, stoppingReason)
-		r.settle(ctx, msg.Token, j.lease, err, res)
-	case r.hard.Err() != nil:
-		// The grace period ran out: nothing is reported, whatever the
-		// handler returned; another worker does the step again.
-		res.Outcome, res.Err = Left, ErrShutdown
-		r.leave(ctx, msg.Token, j.lease, true)
-		r.done(ctx, res)
-	default:
-		res.Err, err = report(ctx, r.w.cb, msg.Token, outs, err)
-		r.settle(ctx, msg.Token, j.lease, err, res)
-	}
+	res.Outcome, res.Err = r.w.eng.work(ctx, hctx, msg, res.ReceiveCount)
+	r.settle(ctx, span, msg.Token, j.lease, res)
 }
 
 // stop handles a Stopping message: it cancels the step's handler if it runs
 // here and reports the step failed with StoppingReason at once, without
 // waiting for the handler; the handler's own report of the same reason
 // carries the same ClientRequestToken and is answered the same.
-func (r *run) stop(ctx context.Context, msg callback.Message, rc receipt, res Result) {
-	l := r.newLease(ctx, rc)
+func (r *run) stop(ctx context.Context, span safetel.Span, msg callback.Message, rc receipt, res Result) {
+	l := r.newLease(ctx, msg.Token, rc)
 	r.mu.Lock()
 	r.stopped = append(r.stopped[max(0, len(r.stopped)+1-stoppedMemory):], msg.Token)
 	j := r.jobs[msg.Token]
@@ -112,40 +82,48 @@ func (r *run) stop(ctx context.Context, msg callback.Message, rc receipt, res Re
 	if j != nil {
 		j.cancel(ErrStopping)
 	}
-	res.Err = ErrStopping
-	_, err := r.w.cb.Fail(ctx, msg.Token, stoppingReason)
-	r.settle(ctx, msg.Token, l, err, res)
+	res.Outcome, res.Err = r.w.eng.finish(ctx, msg.Token, nil, ErrStopping)
+	r.settle(ctx, span, msg.Token, l, res)
 }
 
-// settle ends a message after its report, whose error is err: it deletes the
-// message when the report was acknowledged or refused as already completed
-// or unknown, and leaves it on the queue otherwise.
-func (r *run) settle(ctx context.Context, tok callback.Token, l *lease, err error, res Result) {
-	res.Outcome, res.Err = outcome(res.Err, err)
+// settle ends a message after its step's outcome: it deletes the message
+// (and the deliveries joined to it) unless the outcome is Left, and leaves
+// it on the queue otherwise, handed back at once when the Worker is shutting
+// down.
+func (r *run) settle(ctx context.Context, span safetel.Span, tok callback.Token, l *lease, res Result) {
 	if res.Outcome == Left {
 		shutdown := r.hard.Err() != nil
-		if shutdown {
+		if shutdown && !errors.Is(res.Err, ErrShutdown) {
 			res.Err = fmt.Errorf("%w: %w", ErrShutdown, res.Err)
 		}
 		r.leave(ctx, tok, l, shutdown)
-		r.done(ctx, res)
+		r.w.eng.done(ctx, span, res, "worker: message left on the queue for redelivery")
 		return
 	}
 	r.forget(tok, l)
 	res.Deleted = true
 	// The deletes of the step's deliveries share one bound, so that hung
-	// calls hold the slot for CallTimeout, not CallTimeout per delivery.
-	dctx, cancel := context.WithTimeout(ctx, r.w.opts.CallTimeout)
+	// calls hold the slot for CallTimeout, not CallTimeout per delivery. The
+	// step is completed: the deletes get their bound even when the shutdown
+	// grace ends meanwhile.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.w.opts.CallTimeout)
 	defer cancel()
 	for _, rc := range l.end() {
-		_, err := r.w.api.DeleteMessage(dctx, &sqs.DeleteMessageInput{QueueUrl: &r.w.opts.QueueURL, ReceiptHandle: &rc.handle})
+		err := r.w.eng.guard(dctx, tok, "DeleteMessage", func() error {
+			_, err := r.w.api.DeleteMessage(dctx, &sqs.DeleteMessageInput{QueueUrl: &r.w.opts.QueueURL, ReceiptHandle: &rc.handle})
+			return err
+		})
 		if err != nil {
 			res.Deleted = false
 			r.w.log.LogAttrs(ctx, slog.LevelWarn, "worker: DeleteMessage failed after the step was completed; the message will come back and be settled then",
 				slog.Any("token", tok), slog.String("message_id", rc.id), slog.String("error", err.Error()))
 		}
 	}
-	r.done(ctx, res)
+	msg := "worker: step completed"
+	if res.Outcome == Settled {
+		msg = "worker: the step was already completed or is unknown; message deleted"
+	}
+	r.w.eng.done(ctx, span, res, msg)
 }
 
 // forget removes the step's job, if l is its lease.
@@ -169,97 +147,13 @@ func (r *run) leave(ctx context.Context, tok callback.Token, l *lease, release b
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.w.opts.CallTimeout)
 	defer cancel()
 	for _, rc := range rcs {
-		_, err := r.w.api.ChangeMessageVisibility(cctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: &r.w.opts.QueueURL, ReceiptHandle: &rc.handle, VisibilityTimeout: 0})
+		err := r.w.eng.guard(cctx, tok, "ChangeMessageVisibility", func() error {
+			_, err := r.w.api.ChangeMessageVisibility(cctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: &r.w.opts.QueueURL, ReceiptHandle: &rc.handle, VisibilityTimeout: 0})
+			return err
+		})
 		if err != nil {
 			r.w.log.LogAttrs(ctx, slog.LevelWarn, "worker: could not hand the message back; it comes back when its visibility timeout runs out",
 				slog.Any("token", tok), slog.String("message_id", rc.id), slog.String("error", err.Error()))
 		}
 	}
-}
-
-// done logs a message's result and gives it to Options.OnResult, its error
-// redacted.
-func (r *run) done(ctx context.Context, res Result) {
-	res.Err = redactError(res.Err, res.Token)
-	r.w.tel.result(ctx, &res)
-	level, msg := slog.LevelInfo, "worker: step completed"
-	switch {
-	case res.Outcome == Malformed:
-		level, msg = slog.LevelWarn, "worker: malformed message left on the queue for its redrive policy"
-	case res.Outcome == Left:
-		level, msg = slog.LevelWarn, "worker: message left on the queue for redelivery"
-	case res.Outcome == Settled:
-		msg = "worker: the step was already completed or is unknown; message deleted"
-	}
-	if !res.Deleted {
-		level = slog.LevelWarn
-	}
-	logResult(ctx, r.w.log, level, msg, res)
-	onResult(ctx, r.w.opts.OnResult, res, r.w.log)
-}
-
-// logResult logs res, whose Err is redacted already, with msg at level.
-func logResult(ctx context.Context, log *slog.Logger, level slog.Level, msg string, res Result) {
-	if !log.Enabled(ctx, level) {
-		return
-	}
-	attrs := []slog.Attr{slog.String("outcome", res.Outcome.String()), slog.String("message_id", res.MessageID)}
-	if !res.Token.IsZero() {
-		attrs = append(attrs, slog.Any("token", res.Token), slog.String("status", string(res.Status)))
-	}
-	if res.ReceiveCount > 0 {
-		attrs = append(attrs, slog.Int("receive_count", res.ReceiveCount))
-	}
-	if res.Err != nil {
-		attrs = append(attrs, slog.String("error", text(res.Err)))
-	}
-	log.LogAttrs(ctx, level, msg, attrs...)
-}
-
-// receiveCount returns a message's ApproximateReceiveCount from its
-// attributes, or 0 when SQS sent none.
-func receiveCount(attrs map[string]string) int {
-	n, err := strconv.Atoi(attrs[string(types.MessageSystemAttributeNameApproximateReceiveCount)])
-	if err != nil {
-		return 0
-	}
-	return n
-}
-
-// onResult gives res to f, if not nil. A panic in f is logged, with the
-// step's token redacted, and goes no further: it must not stop the Worker
-// or the Lambda function, nor lose the message's outcome, which is settled.
-func onResult(ctx context.Context, f func(Result), res Result, log *slog.Logger) {
-	if f == nil {
-		return
-	}
-	defer func() {
-		if v := recover(); v != nil {
-			log.LogAttrs(ctx, slog.LevelError, "worker: OnResult panicked",
-				slog.String("message_id", res.MessageID), slog.String("panic", redact(text(v), res.Token)))
-		}
-	}()
-	f(res)
-}
-
-// maxErrorText bounds the text of a malformed message's error.
-const maxErrorText = 300
-
-// malformedError returns a message's parse error as a *safeError of at most
-// maxErrorText bytes, with the body's token, when it has a valid one,
-// redacted.
-func malformedError(err error, body string) error {
-	var m struct {
-		Token string `json:"token"`
-	}
-	_ = json.Unmarshal([]byte(body), &m)
-	tok, _ := callback.ParseToken(m.Token)
-	e := redactError(err, tok).(*safeError)
-	if n := maxErrorText; len(e.text) > n {
-		for !utf8.RuneStart(e.text[n]) {
-			n--
-		}
-		e.text = e.text[:n] + "…"
-	}
-	return e
 }

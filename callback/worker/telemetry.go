@@ -10,107 +10,88 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go/metrics"
 	"github.com/aws/smithy-go/tracing"
+
+	"github.com/stepcallback/sagemaker-callback/callback/internal/safetel"
 )
 
 // scope names the Worker's tracer and meter.
 const scope = "github.com/stepcallback/sagemaker-callback/callback/worker"
 
-// telemetry is a Worker's tracer and instruments. A nil field records
-// nothing.
+// telemetry is a Worker's tracer and instruments, through safetel: a nil
+// provider, tracer, span, meter or instrument records nothing, and a panic
+// in one is logged and goes no further.
 type telemetry struct {
-	tracer   tracing.Tracer
-	messages metrics.Int64Counter
-	handler  metrics.Float64Histogram
-	age      metrics.Float64Histogram
-	inflight metrics.Int64UpDownCounter
+	tracer   safetel.Tracer
+	messages safetel.Int64
+	handler  safetel.Float64
+	age      safetel.Float64
+	inflight safetel.Int64
 }
 
 // newTelemetry makes the tracer and the instruments of the providers given;
 // an instrument the meter refuses is logged and left out.
 func newTelemetry(tp tracing.TracerProvider, mp metrics.MeterProvider, log *slog.Logger) telemetry {
-	var t telemetry
-	if tp != nil {
-		t.tracer = tp.Tracer(scope)
+	g := &safetel.Guard{Log: log}
+	m := g.Meter(mp, scope)
+	opts := func(unit, description string) metrics.InstrumentOption {
+		return func(o *metrics.InstrumentOptions) { o.UnitLabel, o.Description = unit, description }
 	}
-	if mp == nil {
-		return t
+	return telemetry{
+		tracer:   g.Tracer(tp, scope),
+		messages: m.Int64Counter("callback.worker.messages", opts("{message}", "Messages the worker is done with, by outcome.")),
+		handler:  m.Float64Histogram("callback.worker.handler.duration", opts("s", "Time a handler ran.")),
+		age:      m.Float64Histogram("callback.worker.message.age", opts("s", "Time from a message's SentTimestamp to its receipt.")),
+		inflight: m.Int64UpDownCounter("callback.worker.inflight", opts("{message}", "Messages the worker holds.")),
 	}
-	m := mp.Meter(scope)
-	t.messages = instrument(log, "callback.worker.messages", "{message}", "Messages the worker is done with, by outcome.", m.Int64Counter)
-	t.handler = instrument(log, "callback.worker.handler.duration", "s", "Time a handler ran.", m.Float64Histogram)
-	t.age = instrument(log, "callback.worker.message.age", "s", "Time from a message's SentTimestamp to its receipt.", m.Float64Histogram)
-	t.inflight = instrument(log, "callback.worker.inflight", "{message}", "Messages the worker holds.", m.Int64UpDownCounter)
-	return t
 }
 
-// instrument makes an instrument with create; one refused is logged and left
-// out (the zero T, nil).
-func instrument[T any](log *slog.Logger, name, unit, description string, create func(string, ...metrics.InstrumentOption) (T, error)) T {
-	i, err := create(name, func(o *metrics.InstrumentOptions) { o.UnitLabel, o.Description = unit, description })
-	if err != nil {
-		log.Warn("worker: the MeterProvider refused an instrument; it is not recorded", slog.String("instrument", name), slog.String("error", err.Error()))
-		var none T
-		return none
+// start starts the span of a message and returns ctx with it, the
+// provider's own span as tracing.WithSpan sets it, so that the spans of the
+// reports, the SQS calls and the handler's own nest under it. The span does
+// nothing without a tracer.
+func (t *telemetry) start(ctx context.Context, messageID string) (context.Context, safetel.Span) {
+	if !t.tracer.On() {
+		return ctx, safetel.Span{}
 	}
-	return i
-}
-
-// start starts the span of a message and returns ctx with it, as
-// tracing.WithSpan sets it, so that the spans of the reports, the SQS calls
-// and the handler's own nest under it. The span is nil without a tracer.
-func (t *telemetry) start(ctx context.Context, messageID string) (context.Context, tracing.Span) {
-	if t.tracer == nil {
-		return ctx, nil
-	}
-	ctx, span := t.tracer.StartSpan(ctx, "callback.worker.message", func(o *tracing.SpanOptions) {
+	ctx, span := t.tracer.Start(ctx, "callback.worker.message", func(o *tracing.SpanOptions) {
 		o.Kind = tracing.SpanKindConsumer
 		o.Properties.Set("messaging.message.id", messageID)
 	})
-	return tracing.WithSpan(ctx, span), span
+	return safetel.WithSpan(ctx, span), span
 }
 
 // duplicate marks the span of a delivery joined to a step already running
 // here, which gives no Result of its own.
-func (t *telemetry) duplicate(ctx context.Context) {
-	if t.tracer != nil {
-		span, _ := tracing.GetSpan(ctx)
-		span.SetProperty("callback.worker.duplicate", true)
-	}
+func (t *telemetry) duplicate(span safetel.Span) {
+	span.SetProperty("callback.worker.duplicate", true)
 }
 
-// result records a message's Result: its outcome on the message's span (the
-// one on ctx) and in callback.worker.messages. The span's status is an
-// error unless the outcome is Succeeded or Settled.
-func (t *telemetry) result(ctx context.Context, res *Result) {
-	if t.tracer == nil && t.messages == nil {
+// result records a message's Result: its outcome on the message's span and
+// in callback.worker.messages. The span's status is an error unless the
+// outcome is Succeeded or Settled.
+func (t *telemetry) result(ctx context.Context, span safetel.Span, res *Result) {
+	if !span.On() && !t.messages.On() {
 		return
 	}
 	outcome := strings.ToLower(res.Outcome.String())
-	if t.tracer != nil {
-		span, _ := tracing.GetSpan(ctx)
-		span.SetProperty("callback.outcome", outcome)
-		if res.Outcome == Succeeded || res.Outcome == Settled {
-			span.SetStatus(tracing.SpanStatusOK)
-		} else {
-			span.SetStatus(tracing.SpanStatusError)
-		}
+	span.SetProperty("callback.outcome", outcome)
+	if res.Outcome == Succeeded || res.Outcome == Settled {
+		span.SetStatus(tracing.SpanStatusOK)
+	} else {
+		span.SetStatus(tracing.SpanStatusError)
 	}
-	if t.messages != nil {
-		t.messages.Add(ctx, 1, func(o *metrics.RecordMetricOptions) { o.Properties.Set("outcome", outcome) })
-	}
+	t.messages.Record(ctx, 1, func(o *metrics.RecordMetricOptions) { o.Properties.Set("outcome", outcome) })
 }
 
 // handlerTook records how long a handler ran.
 func (t *telemetry) handlerTook(ctx context.Context, d time.Duration) {
-	if t.handler != nil {
-		t.handler.Record(ctx, d.Seconds())
-	}
+	t.handler.Record(ctx, d.Seconds())
 }
 
 // received records the age of a message received at now, from its
 // SentTimestamp attribute (milliseconds since the epoch).
 func (t *telemetry) received(ctx context.Context, attrs map[string]string, now time.Time) {
-	if t.age == nil {
+	if !t.age.On() {
 		return
 	}
 	if ms, err := strconv.ParseInt(attrs[string(types.MessageSystemAttributeNameSentTimestamp)], 10, 64); err == nil {
@@ -120,7 +101,5 @@ func (t *telemetry) received(ctx context.Context, attrs map[string]string, now t
 
 // hold adds n to the messages in flight.
 func (t *telemetry) hold(ctx context.Context, n int64) {
-	if t.inflight != nil {
-		t.inflight.Add(ctx, n)
-	}
+	t.inflight.Record(ctx, n)
 }

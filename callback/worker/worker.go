@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"reflect"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -18,6 +17,7 @@ import (
 	"github.com/aws/smithy-go/tracing"
 
 	"github.com/stepcallback/sagemaker-callback/callback"
+	"github.com/stepcallback/sagemaker-callback/callback/internal/typednil"
 )
 
 // Handler does the work of one callback step: it gets the step's message
@@ -26,9 +26,12 @@ import (
 // FailureReason (the raw token redacted, cut to 256 code points).
 //
 // ctx ends when the pipeline execution is stopping (context.Cause(ctx) is
-// ErrStopping) or when the worker shuts down and Options.ShutdownTimeout has
-// run out (context.Cause(ctx) is ErrShutdown); the handler should then return
-// promptly. A handler may run more than once for one step (SQS delivers at
+// ErrStopping), when the handler has run longer than Options.HandlerTimeout
+// (ErrHandlerTimeout), or when the worker shuts down and
+// Options.ShutdownTimeout has run out (ErrShutdown); the handler should then
+// return promptly. It is not waited for once ctx has ended: a handler that
+// ignores its context is abandoned (its goroutine runs on, and what it
+// returns is dropped). A handler may run more than once for one step (SQS delivers at
 // least once, and a message left by a worker that stopped is done again by
 // another): it must be safe to repeat.
 type Handler func(ctx context.Context, m callback.Message) ([]callback.Output, error)
@@ -106,9 +109,10 @@ type Options struct {
 	VisibilityTimeout time.Duration
 
 	// Heartbeat is how often the visibility of a message being worked on is
-	// extended by VisibilityTimeout. Zero means VisibilityTimeout/3, which
-	// leaves room for two failed extensions before the message would become
-	// visible again.
+	// extended by VisibilityTimeout. It must be shorter than
+	// VisibilityTimeout (as SQS takes it, in whole seconds): Run refuses
+	// it otherwise. Zero means VisibilityTimeout/3, which leaves room for
+	// two failed extensions before the message would become visible again.
 	Heartbeat time.Duration
 
 	// ShutdownTimeout is how long, once Run's context has ended, the
@@ -122,8 +126,29 @@ type Options struct {
 	// deletes of the deliveries of one step (duplicates joined to it), and
 	// their hand-backs at shutdown, share one CallTimeout. A call
 	// that runs out counts as failed (see "Hung connections" in the package
-	// documentation). Zero or negative means DefaultCallTimeout.
+	// documentation). It must be shorter than VisibilityTimeout (as SQS
+	// takes it): Run refuses it otherwise. Zero or negative means
+	// DefaultCallTimeout, or VisibilityTimeout/3 when that is shorter.
 	CallTimeout time.Duration
+
+	// HandlerTimeout bounds each run of the handler. A handler still
+	// running after HandlerTimeout has its context cancelled, with
+	// context.Cause ErrHandlerTimeout, and its step is failed with a reason
+	// that says it timed out and after how long. The handler is not waited
+	// for: its slot is freed and its message settled even when it ignores
+	// its context (it is abandoned: its goroutine runs on, and what it
+	// returns is dropped). Zero or negative means no limit.
+	HandlerTimeout time.Duration
+
+	// MaxReceives bounds how often a step's message is run: a message
+	// received more than MaxReceives times (its ApproximateReceiveCount) is
+	// not run again, and its step is failed with a reason that names the
+	// count, so that a step whose work keeps killing the process ends
+	// failed rather than silently dead-lettered. Set it below the queue's
+	// maxReceiveCount (its redrive policy), so that the Worker fails the
+	// step before SQS moves its message aside. Zero or negative means no
+	// limit.
+	MaxReceives int
 
 	// Logger gets what the Worker does: each outcome, each message left on
 	// the queue and why, each failed SQS call. Nil means slog.Default().
@@ -166,7 +191,8 @@ const (
 	// Succeeded: the handler's outputs were reported and acknowledged.
 	Succeeded Outcome = iota + 1
 	// Failed: a failure was reported and acknowledged: the handler returned
-	// an error or panicked, or the execution is stopping.
+	// an error, panicked or timed out (HandlerTimeout), the message was
+	// received more than MaxReceives times, or the execution is stopping.
 	Failed
 	// Settled: the service refused the report because the step was already
 	// completed (callback.ErrConflict) or is unknown (callback.ErrNotFound).
@@ -201,7 +227,8 @@ type Result struct {
 	Outcome      Outcome               // what became of the message
 
 	// Err says why: the handler's error when Failed (ErrStopping for a
-	// stopped step, a *PanicError for a panic), the report's error when
+	// stopped step, a *PanicError for a panic, ErrHandlerTimeout or
+	// ErrMaxReceives wrapped for a step bounded), the report's error when
 	// Settled or Left (ErrShutdown when the Worker shut down first), the
 	// parse error when Malformed; nil when Succeeded. Its text has the raw
 	// token redacted; errors.Is and errors.As see the error beneath.
@@ -223,8 +250,8 @@ type Worker struct {
 	handler Handler
 	opts    Options
 	log     *slog.Logger
-
-	tel telemetry
+	eng     *engine
+	invalid error // options that cannot work, as Run says
 
 	waitSecs, visSecs int32                              // WaitTime and VisibilityTimeout as SQS takes them
 	attributes        []types.MessageSystemAttributeName // asked with each ReceiveMessage
@@ -242,7 +269,7 @@ type Worker struct {
 //	err := w.Run(ctx)
 func New(sqsAPI SQSAPI, cb *callback.Client, h Handler, optFns ...func(*Options)) *Worker {
 	w := &Worker{api: sqsAPI, cb: cb, handler: h}
-	if v := reflect.ValueOf(sqsAPI); sqsAPI != nil && v.Kind() == reflect.Pointer && v.IsNil() {
+	if typednil.Is(sqsAPI) {
 		w.api = nil // a nil *sqs.Client is no client: Run says so
 	}
 	o := &w.opts
@@ -260,23 +287,32 @@ func New(sqsAPI SQSAPI, cb *callback.Client, h Handler, optFns ...func(*Options)
 		o.VisibilityTimeout = DefaultVisibilityTimeout
 	}
 	o.VisibilityTimeout = min(max(o.VisibilityTimeout, time.Second), 12*time.Hour)
+	w.waitSecs, w.visSecs = seconds(o.WaitTime), seconds(o.VisibilityTimeout)
+	// What SQS takes: a Heartbeat or a CallTimeout this long would let the
+	// message become visible while it is held.
+	vis := time.Duration(w.visSecs) * time.Second
+	var invalid []error
+	if o.Heartbeat >= vis {
+		invalid = append(invalid, fmt.Errorf("worker: Options.Heartbeat (%v) must be shorter than Options.VisibilityTimeout (%v)", o.Heartbeat, vis))
+	}
+	if o.CallTimeout >= vis {
+		invalid = append(invalid, fmt.Errorf("worker: Options.CallTimeout (%v) must be shorter than Options.VisibilityTimeout (%v)", o.CallTimeout, vis))
+	}
+	w.invalid = errors.Join(invalid...)
 	if o.Heartbeat <= 0 {
 		o.Heartbeat = o.VisibilityTimeout / 3
 	}
 	if o.CallTimeout <= 0 {
-		o.CallTimeout = DefaultCallTimeout
+		o.CallTimeout = min(DefaultCallTimeout, vis/3)
 	}
+	o.HandlerTimeout, o.MaxReceives = max(o.HandlerTimeout, 0), max(o.MaxReceives, 0)
 	if o.ShutdownTimeout == 0 {
 		o.ShutdownTimeout = DefaultShutdownTimeout
 	}
-	w.log = o.Logger
-	if w.log == nil {
-		w.log = slog.Default()
-	}
-	w.waitSecs, w.visSecs = seconds(o.WaitTime), seconds(o.VisibilityTimeout)
-	w.tel = newTelemetry(o.TracerProvider, o.MeterProvider, w.log)
+	w.eng = newEngine(cb, h, o.Logger, o.OnResult, o.TracerProvider, o.MeterProvider, o.HandlerTimeout, o.MaxReceives)
+	w.log = w.eng.log
 	w.attributes = []types.MessageSystemAttributeName{types.MessageSystemAttributeNameApproximateReceiveCount}
-	if w.tel.age != nil { // the age of a message needs its SentTimestamp
+	if w.eng.tel.age.On() { // the age of a message needs its SentTimestamp
 		w.attributes = append(w.attributes, types.MessageSystemAttributeNameSentTimestamp)
 	}
 	return w
@@ -293,8 +329,11 @@ func (w *Worker) Options() Options { return w.opts }
 // Run receives and handles messages until ctx ends, then shuts down as the
 // package documentation describes and returns nil.
 //
-// Run returns an error at once when the Worker cannot run (no QueueURL, no
-// SQS client (nil, or a nil pointer), no callback client or no handler, or Run already running), and
+// Run returns an error at once, before receiving anything, when the Worker
+// cannot run: no QueueURL, no SQS client (nil, or a nil pointer), no
+// callback client or no handler, options that cannot work as set (a
+// Heartbeat or a CallTimeout not shorter than the VisibilityTimeout; the
+// error names them), or Run already running; and
 // after shutting down when the queue does not exist. Other failures to
 // receive are logged and retried with a growing pause. A Worker may Run
 // again after Run returned.
@@ -308,6 +347,8 @@ func (w *Worker) Run(ctx context.Context) error {
 		return errors.New("worker: no callback client")
 	case w.handler == nil:
 		return errors.New("worker: no handler")
+	case w.invalid != nil:
+		return w.invalid
 	case !w.running.CompareAndSwap(false, true):
 		return errors.New("worker: Run is already running")
 	}
@@ -330,7 +371,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			defer r.wg.Done()
 			for m := range work {
 				r.process(m)
-				w.tel.hold(r.hard, -1)
+				w.eng.tel.hold(r.hard, -1)
 				<-r.slots
 			}
 		}()
@@ -428,8 +469,8 @@ func (r *run) receive(ctx context.Context, work chan<- *types.Message) error {
 		}
 		pause = 0
 		for i := range msgs {
-			w.tel.received(ctx, msgs[i].Attributes, now)
-			w.tel.hold(r.hard, 1)
+			w.eng.tel.received(ctx, msgs[i].Attributes, now)
+			w.eng.tel.hold(r.hard, 1)
 			work <- &msgs[i]
 		}
 	}

@@ -76,7 +76,7 @@ func TestTwoWorkersRedelivery(t *testing.T) {
 			e.fastOptions(name)(o)
 			o.Concurrency = 4
 			o.VisibilityTimeout = 2 * time.Second // 20ms in the fake
-			o.Heartbeat = time.Hour
+			o.Heartbeat = time.Second             // real seconds: long after the handler is done
 		}
 	}
 	const steps = 20

@@ -73,6 +73,9 @@ func newFunction(ctx context.Context, getenv func(string) string) (func(context.
 	}), nil
 }
 
+// maxEpochs is the most epochs train runs, 10ms each.
+const maxEpochs = 100000
+
 // train returns the step's handler: it "trains" the model its arguments
 // name and returns where the model is. Replace it with your own work.
 func train(bucket string) worker.Handler {
@@ -86,6 +89,10 @@ func train(bucket string) worker.Handler {
 		if n, ok := m.Arguments["epochs"].(json.Number); ok {
 			if v, err := n.Int64(); err == nil && v > 0 {
 				epochs = v
+			}
+			if v, err := n.Float64(); err == nil && v > maxEpochs {
+				// time.Duration(epochs) * 10ms would overflow, and the work end at once.
+				return nil, fmt.Errorf(`the argument "epochs" is %s, more than the %d this example trains`, n, maxEpochs)
 			}
 		}
 		select {

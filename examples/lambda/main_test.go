@@ -125,3 +125,27 @@ func TestFunctionLogs(t *testing.T) {
 		}
 	}
 }
+
+// TestFunctionEpochsBounded checks that an "epochs" argument too large for
+// its duration fails the step, where it overflowed and the work ended at
+// once (issue 18, finding 9).
+func TestFunctionEpochsBounded(t *testing.T) {
+	srv := callbacktest.NewServer()
+	defer srv.Close()
+	localAWS(t, srv)
+	fn, err := newFunction(context.Background(), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, epochs := range []any{int64(922337203685477581), 1e300} {
+		tok, arn := srv.NewStep()
+		if _, err := fn(context.Background(), events.SQSEvent{Records: []events.SQSMessage{
+			{MessageId: "m", Body: callbacktest.StepMessage(tok, arn, map[string]any{"model": "churn", "epochs": epochs}, callbacktest.MessageStatusExecuting)},
+		}}); err != nil {
+			t.Fatal(err)
+		}
+		if st, _ := srv.Step(tok); st.Status != callbacktest.StatusFailed || !strings.Contains(st.FailureReason, `the argument "epochs" is `) {
+			t.Errorf("epochs %v: step %+v", epochs, st)
+		}
+	}
+}

@@ -123,6 +123,9 @@ func TestCLIErrors(t *testing.T) {
 	}{
 		{[]string{"sagemaker", "send-pipeline-execution-step-failure", "--callback-token", "AbCdE12345", "--region", "eu-west-1"}, "(InvalidSignatureException)"},
 		{[]string{"sagemaker", "send-pipeline-execution-step-failure", "--callback-token", "Unknown123"}, "(ResourceNotFound)"},
+		{[]string{"sagemaker", "create-pipeline", "--pipeline-name", "p", "--role-arn", "arn:aws:iam::123456789012:role/r",
+			"--pipeline-definition", `{"Version":"2020-12-01","Steps":[{"Name":"t","Type":"Training","Arguments":{}}]}`}, "the fake (callbacktest) runs callback steps only"},
+		{[]string{"sagemaker", "list-pipeline-execution-steps", "--pipeline-execution-arn", "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/none"}, "(ResourceNotFound)"},
 		{[]string{"sqs", "receive-message", "--queue-url", p.url + "/123456789012/nope"}, "(AWS.SimpleQueueService.NonExistentQueue)"},
 		{[]string{"sqs", "delete-message", "--queue-url", p.queue, "--receipt-handle", "AQEBnope"}, "(ReceiptHandleIsInvalid)"},
 	} {
@@ -136,5 +139,61 @@ func TestCLIErrors(t *testing.T) {
 	// The CLI retried the throttled DeleteMessage, then got its answer.
 	if !strings.Contains(log, "DeleteMessage fault=Throttle -> 400 RequestThrottled") || !strings.Contains(log, "DeleteMessage -> 400 ReceiptHandleIsInvalid") {
 		t.Errorf("log:\n%s", log)
+	}
+}
+
+// TestDocPipelineCommands runs the doc's commands for a pipeline of one's
+// own with the CLI: create-pipeline, start-pipeline-execution, the list
+// calls, stop-pipeline-execution, a failure for the Stopping step, and
+// describe-pipeline-execution, which must print Stopped.
+func TestDocPipelineCommands(t *testing.T) {
+	needCLI(t)
+	var block []string
+	for _, b := range docBlocks(t) {
+		if strings.HasPrefix(b[0], "D='") {
+			block = b
+		}
+	}
+	if block == nil {
+		t.Fatal("no pipeline block in the doc")
+	}
+	var srv *callbacktest.Server
+	onServer = func(s *callbacktest.Server) { srv = s }
+	defer func() { onServer = nil }()
+	p := start(t, "-addr", "127.0.0.1:0")
+	script := strings.ReplaceAll(strings.Join(block, "\n"), "http://127.0.0.1:8080", p.url)
+	cmd := exec.Command("/bin/sh", "-e", "-x", "-c", script)
+	cmd.Env = append(cleanEnv(t), "E="+p.url, "AWS_ACCESS_KEY_ID=AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY=SECRETEXAMPLE",
+		"AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true", "AWS_PAGER=")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the doc's commands failed: %v\n%s\n\nserver log:\n%s", err, out, p.stderr)
+	}
+	t.Logf("%s", out)
+	if lines := strings.Split(strings.TrimSpace(string(out)), "\n"); lines[len(lines)-1] != "Stopped" {
+		t.Errorf("the last command printed %q, want Stopped", lines[len(lines)-1])
+	}
+	for _, want := range []string{`"StepName": "train"`, `"StepStatus": "Executing"`, `"PipelineExecutionStatus": "Executing"`, `"CallbackToken": "`} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("no %s in the output", want)
+		}
+	}
+	var bodies []string
+	for _, m := range srv.QueueMessages() {
+		bodies = append(bodies, m.Body)
+	}
+	if len(bodies) != 2 || !strings.Contains(bodies[0], `"arguments":{"model":"m2"},"status":"Executing"`) || !strings.Contains(bodies[1], `"status":"Stopping"`) {
+		t.Errorf("messages %q", bodies)
+	}
+	ops := map[string]bool{}
+	for _, r := range srv.Requests() {
+		if r.StatusCode == 200 {
+			ops[r.Operation] = true
+		}
+	}
+	for _, op := range []string{"CreatePipeline", "StartPipelineExecution", "ListPipelineExecutions", "ListPipelineExecutionSteps", "StopPipelineExecution", "SendPipelineExecutionStepFailure", "DescribePipelineExecution"} {
+		if !ops[op] {
+			t.Errorf("no %s answered 200: %v", op, ops)
+		}
 	}
 }

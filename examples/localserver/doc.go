@@ -1,10 +1,16 @@
 // Command localserver runs the local SageMaker and SQS queue of package
 // callbacktest as a process, so that code in any language can be tested
 // against it: the AWS CLI, another SDK, curl, a worker in Python. It serves
-// SendPipelineExecutionStepFailure and SendPipelineExecutionStepSuccess, and
-// the queue's ReceiveMessage, SendMessage, DeleteMessage,
-// ChangeMessageVisibility and GetQueueUrl (in SQS's JSON and query
-// protocols), on a loopback address until SIGINT or SIGTERM.
+// SendPipelineExecutionStepFailure and SendPipelineExecutionStepSuccess; the
+// pipeline calls CreatePipeline, DescribePipeline, DeletePipeline,
+// StartPipelineExecution, DescribePipelineExecution, ListPipelineExecutions,
+// ListPipelineExecutionSteps and StopPipelineExecution (callback steps
+// only); and SQS (in its JSON and query protocols): ReceiveMessage,
+// SendMessage, DeleteMessage, ChangeMessageVisibility, their batch forms,
+// GetQueueUrl, CreateQueue, DeleteQueue, ListQueues, GetQueueAttributes,
+// SetQueueAttributes and PurgeQueue, message attributes, and dead-letter
+// queues (a RedrivePolicy naming a queue made with CreateQueue), as package
+// callbacktest tells; on a loopback address until SIGINT or SIGTERM.
 //
 // # Try it with the AWS CLI
 //
@@ -47,8 +53,48 @@
 // receive, complete with SendPipelineExecutionStep*, and delete. Ten seconds
 // later, one of them still waiting is stopped: its "Stopping" message goes on
 // the queue, as StopPipelineExecution does. The first DeleteMessage is
-// throttled. On exit, the last line of standard output counts the steps by
-// status ("steps: Executing 0, Failed 1, Succeeded 2").
+// throttled. On exit, standard output lists the completed steps, one line
+// each, and its last line counts the steps by status ("steps: Executing 0,
+// Failed 1, Succeeded 2").
+//
+// The steps of -start and -token belong to executions of the pipeline
+// "callbacktest" (its one callback step is named "callback"), so that
+// "aws sagemaker list-pipeline-executions --pipeline-name callbacktest" and
+// list-pipeline-execution-steps show them. A -token step has no message on
+// the queue: it is a stuck step, one whose message was lost.
+//
+// # A pipeline of your own
+//
+// CreatePipeline takes a PipelineDefinition as the SageMaker Python SDK
+// writes it, of callback steps only (another step type is refused with a
+// ValidationException), each sending its message to a queue of the server.
+// StartPipelineExecution starts each step whose dependencies are met; a
+// success starts the steps that depend on it, with their Get references to
+// its output parameters resolved; a failure fails the execution. With the
+// server running and the environment of the commands above:
+//
+//	D='{"Version":"2020-12-01","Parameters":[{"Name":"Model","Type":"String","DefaultValue":"m1"}],
+//	  "Steps":[{"Name":"train","Type":"Callback","Arguments":{"model":{"Get":"Parameters.Model"}},
+//	  "SqsQueueUrl":"http://127.0.0.1:8080/123456789012/callbacktest",
+//	  "OutputParameters":[{"OutputName":"accuracy","OutputType":"Float"}]}]}'
+//	aws sagemaker create-pipeline --endpoint-url $E --pipeline-name demo \
+//	    --role-arn arn:aws:iam::123456789012:role/demo --pipeline-definition "$D"
+//	X=$(aws sagemaker start-pipeline-execution --endpoint-url $E --pipeline-name demo \
+//	    --pipeline-parameters Name=Model,Value=m2 --query PipelineExecutionArn --output text)
+//	aws sagemaker list-pipeline-executions --endpoint-url $E --pipeline-name demo
+//	aws sagemaker list-pipeline-execution-steps --endpoint-url $E --pipeline-execution-arn "$X"
+//	aws sagemaker stop-pipeline-execution --endpoint-url $E --pipeline-execution-arn "$X"
+//	T=$(aws sagemaker list-pipeline-execution-steps --endpoint-url $E --pipeline-execution-arn "$X" \
+//	    --query 'PipelineExecutionSteps[0].Metadata.Callback.CallbackToken' --output text)
+//	aws sagemaker send-pipeline-execution-step-failure --endpoint-url $E \
+//	    --callback-token "$T" --failure-reason stopped
+//	aws sagemaker describe-pipeline-execution --endpoint-url $E --pipeline-execution-arn "$X" \
+//	    --query PipelineExecutionStatus --output text
+//
+// The step's message (arguments {"model":"m2"}) and, after the stop, its
+// Stopping message are on the queue; the failure reported for the Stopping
+// step makes it Stopped, and the execution with it: the last command prints
+// "Stopped". (TestDocPipelineCommands runs these commands.)
 //
 // # Flags
 //
@@ -78,12 +124,13 @@
 //
 // A fault's NAME is throttle, internal, unavailable, limit, reset, drop (see
 // callbacktest's faults) or delay=DURATION (a hung call, for a DURATION
-// longer than the client waits). Without @OP it meets SageMaker's requests
-// only; @OP aims it at one operation of either service:
-// SendPipelineExecutionStepFailure, SendPipelineExecutionStepSuccess,
-// ReceiveMessage, DeleteMessage, ChangeMessageVisibility, SendMessage or
-// GetQueueUrl. "-fail-next throttle:2" fails the next two attempts, so that a
-// client's third succeeds; "-fail throttle:1" fails every one.
+// longer than the client waits). Without @OP it meets the two completion
+// calls only; @OP aims it at one operation of either service:
+// SendPipelineExecutionStepFailure, SendPipelineExecutionStepSuccess, one of
+// the pipeline calls above, or one of the SQS operations above
+// (ReceiveMessage, DeleteMessageBatch, ...). "-fail-next throttle:2" fails
+// the next two attempts, so that a client's third succeeds; "-fail
+// throttle:1" fails every one.
 //
 // # Output
 //
@@ -91,14 +138,28 @@
 // QUEUE_URL", then one line per step, "step TOKEN execution ARN": tokens
 // given with -token are shown redacted (you have them); tokens it made are
 // shown in full, since they are needed to call the server. Then "stop with
-// Ctrl-C", and on exit the summary of the steps by status. Standard error
-// logs each request, SageMaker's and SQS's, with its answer and error code;
-// every registered token, the token a request carries, and any valid token
-// an earlier request carried, is redacted wherever it appears in the line,
-// echoed error messages included (TestRedactsEveryOccurrence). Message
-// bodies are never logged.
+// Ctrl-C". On exit, one line per completed step, in the order the steps
+// were registered, as the log tells completions (below), and last the
+// summary of the steps by status.
 //
-// Exit status: 0 after a clean stop on a signal, or for -h; 2 for bad flags,
-// an invalid token or an address that is not loopback; 1 when it cannot
-// listen.
+// Standard error logs each request, SageMaker's and SQS's, with its answer
+// and error code, and after a request that completed a step, a line that
+// tells what the worker reported:
+//
+//	completed step Token(sha256:…) execution ARN: Failed, reason "disk full"
+//	completed step Token(sha256:…) execution ARN: Succeeded, outputs "accuracy"="0.93", "model"="s3://…"
+//
+// The reason, the names and values are quoted as Go quotes strings (a line
+// break shows as \n), each cut after 256 bytes, an error message after 1024,
+// a line after 4096, with the length it had: "…(4194304 bytes in all)". A
+// cut never shows part of a run of letters and digits, and so of a token.
+// Every registered step's token, the token a request carries, and any valid
+// token one of the latest 10,000 requests carried, is redacted wherever it
+// appears in a line, echoed error messages included
+// (TestRedactsEveryOccurrence); the cost does not grow with the tokens seen.
+// Message bodies are never logged.
+//
+// Exit status: 0 after a clean stop on a signal, or for -h; 2 for bad flags
+// (-rate NaN included), an invalid token or an address that is not
+// loopback; 1 when it cannot listen.
 package main

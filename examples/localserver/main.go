@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"math"
 	"os"
 	"os/signal"
 	"regexp"
@@ -16,8 +17,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stepcallback/sagemaker-callback/callback"
 	"github.com/stepcallback/sagemaker-callback/callback/callbacktest"
@@ -52,6 +55,10 @@ var operations = []string{
 	callbacktest.OpFailure, callbacktest.OpSuccess,
 	callbacktest.OpReceiveMessage, callbacktest.OpDeleteMessage, callbacktest.OpChangeMessageVisibility,
 	callbacktest.OpSendMessage, callbacktest.OpGetQueueURL,
+	"CreatePipeline", "DescribePipeline", "DeletePipeline", "StartPipelineExecution", "DescribePipelineExecution",
+	"ListPipelineExecutions", "ListPipelineExecutionSteps", "StopPipelineExecution",
+	"SendMessageBatch", "DeleteMessageBatch", "ChangeMessageVisibilityBatch", "GetQueueAttributes",
+	"SetQueueAttributes", "CreateQueue", "DeleteQueue", "ListQueues", "PurgeQueue",
 }
 
 // faultFlag is one -fail or -fail-next flag: a fault and its probability or
@@ -209,8 +216,10 @@ func parse(args []string, stderr io.Writer) (c *config, help bool) {
 		problem = "-start must be within [0, 100000]"
 	case json.Unmarshal([]byte(*argsJSON), &c.args) != nil || c.args == nil:
 		problem = "-args is not a JSON object"
-	case c.opts.RateLimit < 0 || c.opts.MaxRecords < 0 || c.opts.ReadTimeout <= 0:
-		problem = "-rate and -max-records must not be negative, -read-timeout must be positive"
+	case c.opts.RateLimit < 0 || math.IsNaN(c.opts.RateLimit) || math.IsInf(c.opts.RateLimit, 0):
+		problem = fmt.Sprintf("-rate %v is not a finite number of requests a second, at least 0", c.opts.RateLimit)
+	case c.opts.MaxRecords < 0 || c.opts.ReadTimeout <= 0:
+		problem = "-max-records must not be negative, -read-timeout must be positive"
 	}
 	seen := make(map[callback.Token]bool)
 	for i, raw := range c.tokens {
@@ -243,13 +252,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	logger := log.New(stderr, "", log.LstdFlags|log.Lmicroseconds)
 	r := &redactor{}
-	c.opts.OnRequest = func(req callbacktest.Request) { logger.Print(r.describe(req)) }
+	c.opts.OnRequest = func(req callbacktest.Request) {
+		logger.Print(r.describe(req))
+		if req.Completed {
+			logger.Print(r.completion(req.CallbackToken, req.ExecutionARN, outcome(req.Operation), req.FailureReason, req.OutputParameters))
+		}
+	}
 	srv, err := newServer(c.opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "localserver: %v\n", err)
 		return exitListen
 	}
 	defer srv.Close()
+	r.registered(func(token string) bool { _, ok := srv.Step(token); return ok })
 	if onServer != nil {
 		onServer(srv)
 	}
@@ -315,6 +330,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	count := make(map[string]int)
 	for _, st := range srv.Steps() {
 		count[st.Status]++
+		if st.Status != callbacktest.StatusExecuting {
+			var reason *string // none, or none sent
+			if st.FailureReason != "" {
+				reason = &st.FailureReason
+			}
+			fmt.Fprintln(stdout, r.completion(st.Token, st.ExecutionARN, st.Status, reason, st.Outputs))
+		}
 	}
 	fmt.Fprintln(stdout, summary(count))
 	return exitOK
@@ -342,29 +364,123 @@ func newServer(o callbacktest.Options) (srv *callbacktest.Server, err error) {
 	return callbacktest.NewServer(func(opts *callbacktest.Options) { *opts = o }), nil
 }
 
-// redactor writes the log lines of requests with every callback token it
-// knows (registered, or carried by an earlier request), and the one a
-// request carries, replaced by its redacted form wherever it appears in the
-// line.
-type redactor struct {
-	mu       sync.Mutex
-	known    map[string]bool
-	pairs    []string // the known tokens and their redacted forms
-	replacer *strings.Replacer
+// outcome returns the status a completion request of op gives its step.
+func outcome(op string) string {
+	if op == callbacktest.OpSuccess {
+		return callbacktest.StatusSucceeded
+	}
+	return callbacktest.StatusFailed
 }
 
+// Bounds of the log lines.
+const (
+	maxLine    = 4096 // bytes of a whole line
+	maxMessage = 1024 // bytes of an error message, before redaction
+	maxValue   = 256  // bytes of a FailureReason or an output parameter's value
+	maxRecent  = 10000
+)
+
+// redactor writes the log lines of requests with every callback token of a
+// registered step, the token a request carries, and any valid token one of
+// the latest maxRecent requests carried, replaced by its redacted form
+// wherever it appears in the line. Its cost per line grows with the line's
+// length, not with the tokens seen: it looks each 10-character run of
+// letters and digits up, and keeps no more than maxRecent tokens of its own.
+type redactor struct {
+	isStep atomic.Pointer[func(string) bool] // whether a token is a registered step's
+
+	mu     sync.Mutex
+	recent map[string]bool // valid tokens requests carried, the latest maxRecent
+	order  []string        // the keys of recent, as a ring
+	next   int             // the ring's oldest entry, once full
+}
+
+// registered makes r redact the tokens for which isStep reports true.
+func (r *redactor) registered(isStep func(string) bool) { r.isStep.Store(&isStep) }
+
+// add makes r redact token wherever it appears, until maxRecent tokens were
+// added since.
 func (r *redactor) add(token string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.known[token] {
+	if r.recent[token] {
 		return
 	}
-	if r.known == nil {
-		r.known = make(map[string]bool)
+	if r.recent == nil {
+		r.recent = make(map[string]bool)
 	}
-	r.known[token] = true
-	r.pairs = append(r.pairs, token, redacted(token))
-	r.replacer = nil
+	if len(r.order) < maxRecent {
+		r.order = append(r.order, token)
+	} else {
+		delete(r.recent, r.order[r.next])
+		r.order[r.next] = token
+		r.next = (r.next + 1) % maxRecent
+	}
+	r.recent[token] = true
+}
+
+// known reports whether a 10-character run is a token to redact.
+func (r *redactor) known(w string) bool {
+	r.mu.Lock()
+	ok := r.recent[w]
+	r.mu.Unlock()
+	if f := r.isStep.Load(); !ok && f != nil {
+		ok = (*f)(w)
+	}
+	return ok
+}
+
+// tokenLen is the length of a callback token.
+const tokenLen = 10
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
+
+// redact replaces every known token in line, inside longer runs of letters
+// and digits too.
+func (r *redactor) redact(line string) string {
+	var b strings.Builder
+	last := 0 // line[:last] is written to b
+	run := 0  // letters and digits ending at i
+	for i := 0; i < len(line); i++ {
+		if !isAlnum(line[i]) {
+			run = 0
+			continue
+		}
+		if run++; run < tokenLen {
+			continue
+		}
+		start := i + 1 - tokenLen
+		if start < last || !r.known(line[start:i+1]) {
+			continue
+		}
+		b.WriteString(line[last:start])
+		b.WriteString(redacted(line[start : i+1]))
+		last = i + 1
+	}
+	if last == 0 {
+		return line
+	}
+	b.WriteString(line[last:])
+	return b.String()
+}
+
+// clip returns s cut to at most n bytes, on a character boundary, followed by
+// how long it was. A cut inside a run of letters and digits drops the run's
+// part before it, so that no part of a token shows.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	for cut > 0 && isAlnum(s[cut]) && isAlnum(s[cut-1]) {
+		cut--
+	}
+	return s[:cut] + fmt.Sprintf("…(%d bytes in all)", len(s))
 }
 
 // minRedacted is the shortest requested value redacted wherever it appears:
@@ -372,12 +488,24 @@ func (r *redactor) add(token string) {
 // so as not to mangle the rest of the line.
 const minRedacted = 4
 
+// own redacts the token a request carries in s.
+func own(s, t string) string {
+	if len(t) >= minRedacted {
+		return strings.ReplaceAll(s, t, redacted(t))
+	}
+	if t != "" {
+		s = strings.ReplaceAll(s, "'"+t+"'", "'"+redacted(t)+"'")
+		s = strings.ReplaceAll(s, "token="+t, "token="+redacted(t))
+	}
+	return s
+}
+
 // describe returns the log line of a request.
 func (r *redactor) describe(req callbacktest.Request) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s", req.RequestID, cmp.Or(req.Operation, req.Target, "-"))
+	fmt.Fprintf(&b, "%s %s", req.RequestID, clip(cmp.Or(req.Operation, req.Target, "-"), 128))
 	if req.CallbackToken != "" {
-		fmt.Fprintf(&b, " token=%s", req.CallbackToken)
+		fmt.Fprintf(&b, " token=%s", clip(req.CallbackToken, 128))
 	}
 	if len(req.MessageIDs) > 0 {
 		fmt.Fprintf(&b, " messages=%s", strings.Join(req.MessageIDs, ","))
@@ -397,27 +525,37 @@ func (r *redactor) describe(req callbacktest.Request) string {
 			b.WriteString(" (replayed)")
 		}
 	default:
-		fmt.Fprintf(&b, " -> %d %s: %s", req.StatusCode, req.ErrorCode, req.ErrorMessage)
+		// The request's own token first, in the whole message (a token
+		// longer than the bound included), then the bound.
+		fmt.Fprintf(&b, " -> %d %s: %s", req.StatusCode, req.ErrorCode, clip(own(req.ErrorMessage, req.CallbackToken), maxMessage))
 	}
 	line := strings.TrimSpace(b.String())
 
 	if _, err := callback.ParseToken(req.CallbackToken); err == nil {
 		r.add(req.CallbackToken) // a later request may quote it, in a FailureReason say
 	}
-	r.mu.Lock()
-	if r.replacer == nil {
-		r.replacer = strings.NewReplacer(r.pairs...)
+	return clip(r.redact(own(line, req.CallbackToken)), maxLine)
+}
+
+// completion returns the line that tells a step's completion: its token
+// (redacted), its execution, its outcome (status), and its FailureReason or
+// output parameters, each quoted and bounded.
+func (r *redactor) completion(token, executionARN, status string, reason *string, outputs []callbacktest.Output) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "completed step %s execution %s: %s", token, executionARN, status)
+	if reason != nil {
+		fmt.Fprintf(&b, ", reason %s", strconv.Quote(clip(own(*reason, token), maxValue)))
 	}
-	rep := r.replacer
-	r.mu.Unlock()
-	line = rep.Replace(line) // registered tokens first: a requested value may hold one
-	if t := req.CallbackToken; len(t) >= minRedacted {
-		line = strings.ReplaceAll(line, t, redacted(t))
-	} else if t != "" {
-		line = strings.ReplaceAll(line, "'"+t+"'", "'"+redacted(t)+"'")
-		line = strings.ReplaceAll(line, "token="+t, "token="+redacted(t))
+	if len(outputs) > 0 {
+		b.WriteString(", outputs")
+		for i, o := range outputs {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			fmt.Fprintf(&b, " %s=%s", strconv.Quote(clip(own(o.Name, token), maxValue)), strconv.Quote(clip(own(o.Value, token), maxValue)))
+		}
 	}
-	return line
+	return clip(r.redact(own(b.String(), token)), maxLine)
 }
 
 // redacted returns what the log shows for a token: its callback.Token form,

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -126,6 +127,10 @@ func start(t *testing.T, args ...string) *process {
 	return p
 }
 
+// completedRE matches the start of a completion line, in the log or the
+// exit summary.
+var completedRE = regexp.MustCompile(`(?m)^(.* )?completed step Token\(sha256:[0-9a-f]+\) execution arn:aws:sagemaker:us-east-1:123456789012:pipeline/[^ ]+: `)
+
 func errorCode(err error) string {
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
@@ -185,8 +190,11 @@ func TestServesAndRedacts(t *testing.T) {
 			t.Errorf("log shows the token %s:\n%s", secret, log)
 		}
 	}
-	if rest := p.rest.String(); rest != "steps: Executing 2, Failed 1, Succeeded 0\n" {
+	if rest := p.rest.String(); !completedRE.MatchString(rest) || !strings.HasSuffix(rest, `: Failed, reason "disk full"`+"\nsteps: Executing 2, Failed 1, Succeeded 0\n") {
 		t.Errorf("summary %q", rest)
+	}
+	if !completedRE.MatchString(log) || !strings.Contains(log, `: Failed, reason "disk full"`+"\n") {
+		t.Errorf("the log lacks the completion line:\n%s", log)
 	}
 }
 
@@ -396,8 +404,11 @@ func TestPipeline(t *testing.T) {
 			}
 		}
 	}
-	if code := p.stop(); code != 0 || p.rest.String() != "steps: Executing 0, Failed 1, Succeeded 2\n" {
-		t.Errorf("exit %d, summary %q", code, p.rest.String())
+	code := p.stop()
+	rest := p.rest.String()
+	if code != 0 || !strings.HasSuffix(rest, "\nsteps: Executing 0, Failed 1, Succeeded 2\n") || len(completedRE.FindAllString(rest, -1)) != 3 ||
+		strings.Count(rest, ": Succeeded\n") != 2 || strings.Count(rest, `: Failed, reason "stopped"`+"\n") != 1 {
+		t.Errorf("exit %d, summary %q", code, rest)
 	}
 	if log := p.stderr.String(); !strings.Contains(log, "stopping execution arn:aws:sagemaker:") || !strings.Contains(log, "DeleteMessage messages=") {
 		t.Errorf("log:\n%s", log)

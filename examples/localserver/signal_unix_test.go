@@ -72,7 +72,7 @@ func TestSignalStopsProcess(t *testing.T) {
 		if log := stderr.String(); !strings.Contains(log, "stopped") || !strings.Contains(log, "-> 200 ") {
 			t.Errorf("%v: log:\n%s", sig, log)
 		}
-		if rest.String() != "steps: Executing 0, Failed 1, Succeeded 0\n" {
+		if !strings.HasSuffix(rest.String(), ": Failed\nsteps: Executing 0, Failed 1, Succeeded 0\n") || !strings.HasPrefix(rest.String(), "completed step Token(sha256:") {
 			t.Errorf("%v: summary %q", sig, rest.String())
 		}
 	}

@@ -2,7 +2,8 @@ package errtext
 
 import (
 	"fmt"
-	"reflect"
+
+	"github.com/stepcallback/sagemaker-callback/callback/internal/typednil"
 )
 
 // Of returns err.Error(), or "" for a nil error. When Error panics (a nil
@@ -17,7 +18,7 @@ func Of(err error) (text string) {
 	defer func() {
 		if r := recover(); r != nil {
 			what := fmt.Sprintf("%T", err)
-			if v := reflect.ValueOf(err); v.Kind() == reflect.Pointer && v.IsNil() {
+			if typednil.Is(err) {
 				what += " (a nil pointer)"
 			}
 			text = fmt.Sprintf("error of type %s: its Error method panicked: %s", what, sprint(r))
