@@ -25,21 +25,26 @@ const rieModule = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-
 
 // TestReadmeCommands runs the README's commands as a newcomer copies them, in
 // order: the Lambda section's local try, as it stands (on free loopback ports
-// instead of 8080, 9000 and 9001), then the next section's, the local server
-// and the AWS CLI, on the port the Lambda try used. After each, nothing it
+// instead of 8080, 9000 and 9001), then each later section whose commands
+// start with the local server ("go run ./examples/localserver ... # in one
+// shell; in another:"), on the port the Lambda try used: the server in a
+// shell of its own, stopped with Ctrl-C at the end, the other lines in a
+// second shell with no AWS configuration. After each block, nothing it
 // started may be left running, the ports must be free, and git must see the
-// tree as it was (no build output left untracked).
+// tree as it was (no build output left untracked). What each section's
+// commands print is checked by its own test (TestDocCommands,
+// TestReadmeStuckSteps, ...); this one checks that they follow each other.
 //
 // It needs aws-lambda-rie's module in the module cache (the README installs
-// the emulator from it, offline here) and Debian's AWS CLI for the second
-// part; without them it skips (fails, with CALLBACK_REQUIRE_RIE=1, when the
-// emulator is missing).
+// the emulator from it, offline here) and Debian's AWS CLI for the sections
+// after the Lambda one; without them it skips (fails, with
+// CALLBACK_REQUIRE_RIE=1, when the emulator is missing).
 func TestReadmeCommands(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes and runs the go command; skipped under -short")
 	}
-	lambdaTry := blockWith(t, readmeSection(t, "## Running on AWS Lambda"), "aws-lambda-rie")
-	cliBlock := blockWith(t, readmeSection(t, "## The local server from the command line"), "aws sqs")
+	lambdaSection := readmeSection(t, "## Running on AWS Lambda")
+	lambdaTry := blockWith(t, lambdaSection, "aws-lambda-rie")
 
 	// The emulator's module must be in the module cache: the block installs
 	// it from there, offline.
@@ -75,16 +80,47 @@ func TestReadmeCommands(t *testing.T) {
 		return
 	}
 
-	// The next section: the local server in one shell, on the port the
-	// Lambda try used, and the AWS CLI in another.
+	// The later sections that start the local server, in order.
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := string(readme)[strings.Index(string(readme), lambdaSection)+len(lambdaSection):]
+	var sections []string
+	var blocks [][]string
+	for _, part := range strings.Split(later, "\n## ") {
+		for _, b := range shBlocks(part) {
+			if strings.HasPrefix(b[0], "go run ./examples/localserver ") {
+				sections = append(sections, "## "+strings.SplitN(part, "\n", 2)[0])
+				blocks = append(blocks, b)
+			}
+		}
+	}
+	if len(blocks) == 0 {
+		t.Fatal("no section after the Lambda one starts the local server")
+	}
 	if _, err := os.Stat("/usr/bin/aws"); err != nil {
-		t.Skip("the local server's section needs Debian's AWS CLI at /usr/bin/aws (apt-get install awscli)")
+		t.Skipf("the sections after the Lambda one (%s) need Debian's AWS CLI at /usr/bin/aws (apt-get install awscli)", strings.Join(sections, ", "))
 	}
-	first, _, _ := strings.Cut(cliBlock[0], "#")
-	args := strings.Fields(strings.ReplaceAll(first, "127.0.0.1:8080", server))
-	if len(args) < 3 || args[0] != "go" || args[1] != "run" {
-		t.Fatalf("the local server's section starts with %q, not the server's go run", cliBlock[0])
+	for i, b := range blocks {
+		runServerBlock(t, sections[i], b, server)
+		checkStatus(t, status, sections[i])
+		if t.Failed() {
+			return
+		}
 	}
+}
+
+// runServerBlock runs a block whose first line starts the local server "in
+// one shell" and whose other lines run "in another": the server in a
+// process group of its own, as a shell's job, on addr; the other lines in a
+// shell with no AWS configuration (HOME a new directory, PATH the system's
+// and the go command's). Then Ctrl-C stops the server, and nothing of the
+// server's may be left running or listening.
+func runServerBlock(t *testing.T, section string, block []string, addr string) {
+	t.Helper()
+	first, _, _ := strings.Cut(block[0], "#")
+	args := strings.Fields(strings.ReplaceAll(first, "127.0.0.1:8080", addr))
 	srv := exec.Command(args[0], args[1:]...)
 	srv.Env = scriptEnv(t)
 	srv.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // its own group, as a shell's job: Ctrl-C reaches go run and the server
@@ -125,34 +161,43 @@ func TestReadmeCommands(t *testing.T) {
 	select {
 	case ok := <-listening:
 		if !ok {
-			t.Fatalf("the local server did not start (is %s still taken?):\n%s", server, stderr.String())
+			t.Fatalf("%s: the local server did not start (is %s still taken?):\n%s", section, addr, stderr.String())
 		}
 	case <-time.After(3 * time.Minute):
-		t.Fatalf("the local server did not start in 3 minutes:\n%s", stderr.String())
+		t.Fatalf("%s: the local server did not start in 3 minutes:\n%s", section, stderr.String())
 	}
-	rest := strings.ReplaceAll(strings.Join(cliBlock[1:], "\n"), "127.0.0.1:8080", server)
-	out = runScript(t, rest, []string{"HOME=" + t.TempDir(), "PATH=/usr/bin:/bin", "LANG=C.UTF-8"}, time.Minute)
-	if !strings.Contains(out, `"PipelineExecutionArn": "arn:aws:sagemaker:us-east-1:123456789012:pipeline/`) {
-		t.Errorf("no ARN in the AWS CLI's output:\n%s", out)
+
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatal(err)
 	}
+	env := []string{"HOME=" + t.TempDir(), "PATH=/usr/bin:/bin:" + filepath.Dir(goBin), "LANG=C.UTF-8", "GOTOOLCHAIN=local"}
+	for _, v := range []string{"GOCACHE", "GOMODCACHE", "GOPATH"} { // the caches a newcomer's HOME would hold
+		val, err := exec.Command("go", "env", v).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		env = append(env, v+"="+strings.TrimSpace(string(val)))
+	}
+	env = append(env, "GOPROXY=off", "GOSUMDB=off")
+	rest := strings.ReplaceAll(strings.Join(block[1:], "\n"), "127.0.0.1:8080", addr)
+	out := runScript(t, rest, env, 2*time.Minute)
+	t.Logf("%s: %d commands' lines run against the server on %s, %d bytes of output", section, len(block)-1, addr, len(out))
+
 	_ = syscall.Kill(-srv.Process.Pid, syscall.SIGINT) // Ctrl-C in the server's shell
 	select {
 	case <-exited:
 		// go run exits with status 1 after an interrupt, whatever its
 		// program's status; the server's log and summary tell its stop.
 		stopped = true
-		if !strings.Contains(stderr.String(), "stopped") {
-			t.Errorf("the local server did not stop cleanly on Ctrl-C:\n%s", stderr.String())
+		if !strings.Contains(stderr.String(), "stopped") || !strings.Contains(srvOut.String(), "steps: ") {
+			t.Errorf("%s: the local server did not stop cleanly on Ctrl-C:\n%s\n%s", section, srvOut.String(), stderr.String())
 		}
 	case <-time.After(30 * time.Second):
-		t.Fatalf("the local server did not stop on Ctrl-C")
+		t.Fatalf("%s: the local server did not stop on Ctrl-C", section)
 	}
-	if !strings.Contains(srvOut.String(), "steps: Executing 0, Failed 0, Succeeded 1") {
-		t.Errorf("the local server's summary:\n%s", srvOut.String())
-	}
-	checkGone(t, srv.Process.Pid, "the local server's section")
-	checkFree(t, server)
-	checkStatus(t, status, "the local server's section")
+	checkGone(t, srv.Process.Pid, section+": the local server")
+	checkFree(t, addr)
 }
 
 // scriptEnv is the environment of a newcomer's shell: the go command's own

@@ -186,8 +186,9 @@
 // invocations at once in one process, as aws-lambda-go (v1.51 and later) runs
 // it on Lambda Managed Instances when AWS_LAMBDA_MAX_CONCURRENCY is above 1:
 // the invocations share the callback client, the Handler and the
-// LambdaOptions (Logger, OnResult, TracerProvider, MeterProvider), and no
-// state of their own (TestLambdaConcurrentInvocations, under -race). The
+// LambdaOptions (Logger, OnResult, TracerProvider, MeterProvider), and each
+// keeps its batch's state to itself (TestLambdaConcurrentInvocations, under
+// -race). The
 // Handler and OnResult are then called from several invocations at once, as
 // they already are from the steps of one batch: they must be safe for
 // concurrent use.
