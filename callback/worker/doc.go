@@ -188,10 +188,9 @@
 // the invocations share the callback client, the Handler and the
 // LambdaOptions (Logger, OnResult, TracerProvider, MeterProvider), and each
 // keeps its batch's state to itself (TestLambdaConcurrentInvocations, under
-// -race). The
-// Handler and OnResult are then called from several invocations at once, as
-// they already are from the steps of one batch: they must be safe for
-// concurrent use.
+// -race). The Handler and OnResult are then called from several invocations
+// at once, as they already are from the steps of one batch: they must be
+// safe for concurrent use.
 //
 // # Traces and metrics
 //

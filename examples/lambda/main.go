@@ -32,7 +32,8 @@ func main() {
 }
 
 // newFunction builds the function's handler from its settings, read with
-// getenv (see the package doc).
+// getenv (see the package doc); the log's two settings are read by
+// lambdacontext.NewLogHandler, from the process's environment.
 func newFunction(ctx context.Context, getenv func(string) string) (func(context.Context, events.SQSEvent) (events.SQSEventResponse, error), error) {
 	// Lambda's own log handler: text or JSON as the function's log format
 	// says (AWS_LAMBDA_LOG_FORMAT), at its log level (AWS_LAMBDA_LOG_LEVEL),
