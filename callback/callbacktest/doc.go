@@ -119,8 +119,9 @@
 // MD5OfMessageAttributes SQS computes over them. Each receive gives a fresh
 // ReceiptHandle; a message whose visibility timeout runs out is received
 // again, its ApproximateReceiveCount one higher. A body or attribute value
-// that is not valid UTF-8, or holds a character XML does not allow, is
-// refused at send with InvalidMessageContents, as SQS refuses it.
+// that is not valid UTF-8, or holds a character XML does not allow (a lone
+// surrogate written as a JSON escape, "\ud800", included), is refused at
+// send with InvalidMessageContents, as SQS refuses it.
 //
 // Queue attributes: VisibilityTimeout, DelaySeconds,
 // ReceiveMessageWaitTimeSeconds, MaximumMessageSize and
