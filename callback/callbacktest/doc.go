@@ -181,8 +181,11 @@
 // dependency, as DependsOn does), and {"Get":
 // "Execution.PipelineExecutionArn"} (also PipelineExecutionId,
 // PipelineName, PipelineArn, StartDateTime, CurrentDateTime) the
-// execution's. A reference to anything else, a step name used twice, a
-// dependency on a step not defined and a cycle are ValidationExceptions.
+// execution's. A Join, {"Std:Join": {"On": "/", "Values": [...]}}, is the
+// string of its values, resolved, joined with On (numbers and booleans as
+// JSON writes them: the fake's choice). A reference to anything else, a
+// malformed Join, a step name used twice, a dependency on a step not
+// defined and a cycle are ValidationExceptions.
 //
 // StartPipelineExecution starts each step whose dependencies succeeded: a
 // new token, and its message on its SqsQueueUrl,

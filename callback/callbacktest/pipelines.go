@@ -358,6 +358,9 @@ func resolve(v any, e *execution, started map[string]*execStep) (any, string) {
 		if ref, ok := getRef(v); ok {
 			return resolveRef(ref, e, started)
 		}
+		if on, values, ok := joinOf(v); ok {
+			return resolveJoin(on, values, e, started)
+		}
 		out := make(map[string]any, len(v))
 		for k, x := range v {
 			r, problem := resolve(x, e, started)
@@ -379,6 +382,65 @@ func resolve(v any, e *execution, started map[string]*execStep) (any, string) {
 		return out, ""
 	}
 	return v, ""
+}
+
+// joinOf returns the separator and the values of {"Std:Join": {"On": "/",
+// "Values": [...]}}, the SageMaker Python SDK's Join. It reports false for
+// anything else, a malformed Join included (see checkJoins).
+func joinOf(m map[string]any) (on string, values []any, ok bool) {
+	if len(m) != 1 {
+		return "", nil, false
+	}
+	j, _ := m["Std:Join"].(map[string]any)
+	on, okOn := j["On"].(string)
+	values, okValues := j["Values"].([]any)
+	return on, values, okOn && okValues && len(j) == 2
+}
+
+// resolveJoin returns the values, resolved, joined with on: strings as they
+// are, numbers and booleans as JSON writes them.
+func resolveJoin(on string, values []any, e *execution, started map[string]*execStep) (any, string) {
+	parts := make([]string, len(values))
+	for i, v := range values {
+		r, problem := resolve(v, e, started)
+		if problem != "" {
+			return nil, problem
+		}
+		switch r := r.(type) {
+		case string:
+			parts[i] = r
+		case json.Number, float64, bool:
+			b, _ := json.Marshal(r)
+			parts[i] = string(b)
+		default:
+			return nil, fmt.Sprintf("A value of a Std:Join is %s, not a string, a number or a boolean.", jsonOf(r))
+		}
+	}
+	return strings.Join(parts, on), ""
+}
+
+// checkJoins returns the problem of a malformed Std:Join in v, "" for none.
+func checkJoins(v any) string {
+	switch v := v.(type) {
+	case map[string]any:
+		if j, ok := v["Std:Join"]; ok {
+			if _, _, ok := joinOf(v); !ok {
+				return fmt.Sprintf("Invalid pipeline definition: %s is not a Std:Join of the form {\"Std:Join\": {\"On\": \"/\", \"Values\": [...]}}.", jsonOf(map[string]any{"Std:Join": j}))
+			}
+		}
+		for _, x := range v {
+			if p := checkJoins(x); p != "" {
+				return p
+			}
+		}
+	case []any:
+		for _, x := range v {
+			if p := checkJoins(x); p != "" {
+				return p
+			}
+		}
+	}
+	return ""
 }
 
 // getRef returns the reference of {"Get": "..."}.
@@ -530,6 +592,9 @@ func parseDefinition(text string) (*definition, string) {
 			args = map[string]any{}
 		} else if !ok {
 			return nil, fmt.Sprintf("Invalid pipeline definition: the Arguments of step %s are not an object.", rs.Name)
+		}
+		if problem := checkJoins(args); problem != "" {
+			return nil, problem
 		}
 		ds := &defStep{name: rs.Name, displayName: rs.DisplayName, description: rs.Description, arguments: args, queueURL: rs.SqsQueueUrl}
 		ds.deps = append(ds.deps, rs.DependsOn...)
