@@ -45,6 +45,7 @@ var sqsOps = []string{
 type sqsInput struct {
 	QueueURL                    *string              `json:"QueueUrl"`
 	QueueName                   *string              `json:"QueueName"`
+	QueueOwnerAWSAccountID      *string              `json:"QueueOwnerAWSAccountId"`
 	QueueNamePrefix             *string              `json:"QueueNamePrefix"`
 	NextToken                   *string              `json:"NextToken"`
 	MaxResults                  *int                 `json:"MaxResults"`
@@ -154,7 +155,7 @@ func decodeSQS(r *http.Request, p *protocol, op string, body []byte) (in sqsInpu
 		}
 	}
 	in = sqsInput{
-		QueueURL: str("QueueUrl"), QueueName: str("QueueName"), ReceiptHandle: str("ReceiptHandle"), MessageBody: str("MessageBody"),
+		QueueURL: str("QueueUrl"), QueueName: str("QueueName"), QueueOwnerAWSAccountID: str("QueueOwnerAWSAccountId"), ReceiptHandle: str("ReceiptHandle"), MessageBody: str("MessageBody"),
 		QueueNamePrefix: str("QueueNamePrefix"), NextToken: str("NextToken"), MaxResults: num("MaxResults"),
 		MaxNumberOfMessages: num("MaxNumberOfMessages"), WaitTimeSeconds: num("WaitTimeSeconds"),
 		VisibilityTimeout: num("VisibilityTimeout"), DelaySeconds: num("DelaySeconds"),
@@ -317,7 +318,7 @@ func (s *Server) sqsOperation(r *http.Request, op string, in *sqsInput) answer {
 		s.queues.mu.Lock()
 		q, ok := s.queues.byName[*in.QueueName]
 		s.queues.mu.Unlock()
-		if !ok {
+		if !ok || in.QueueOwnerAWSAccountID != nil && *in.QueueOwnerAWSAccountID != s.opts.AccountID { // the fake has no other account
 			return fail(errNoQueue)
 		}
 		return answer{out: queueURLOut{QueueURL: q.url}}
