@@ -270,8 +270,9 @@
 //   - CreateQueue of an existing queue compares only the attributes it
 //     gives; without any it answers the queue's URL. A name deleted less
 //     than 60 SQS seconds ago is QueueDeletedRecently. The default queue may
-//     be deleted: StartStep then still puts its messages on it, where only
-//     QueueMessages sees them.
+//     be deleted: a step that StartStep starts then fails at once, as any
+//     step whose SqsQueueUrl names no queue (see the list above), and
+//     QueueMessages still shows the messages sent before.
 //
 // # Where the fake differs from AWS
 //
