@@ -62,10 +62,11 @@ func TestSQSLoneSurrogateRefused(t *testing.T) {
 
 	// A surrogate pair is a character like any other, and an escaped
 	// backslash before "ud800" no escape.
-	for body, want := range map[string]string{
-		`"\ud83d\ude00 \\ud800"`: "\U0001F600 \\ud800",
-		`"\u00e9\n\/"`:           "é\n/",
+	for _, tc := range []struct{ body, want string }{
+		{`"\ud83d\ude00 \\ud800"`, "\U0001F600 \\ud800"},
+		{`"\u00e9\n\/"`, "é\n/"},
 	} {
+		body, want := tc.body, tc.want
 		status, out := sqsJSONPost(t, srv, "SendMessage", `{`+q+`,"MessageBody":`+body+`}`)
 		sum := md5.Sum([]byte(want))
 		if status != 200 || out["MD5OfMessageBody"] != hex.EncodeToString(sum[:]) {
