@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"regexp"
 	"strings"
 	"testing"
@@ -60,6 +61,23 @@ func TestPrintable(t *testing.T) {
 	} {
 		if got := printable(in); got != want {
 			t.Errorf("printable(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestBadFlagNamed checks that a bad -max-records or -read-timeout is named
+// alone, with its value: the message named both rules whichever was broken.
+func TestBadFlagNamed(t *testing.T) {
+	for flag, want := range map[string][]string{
+		"-read-timeout": {"0s", "-read-timeout 0s must be positive"},
+		"-max-records":  {"-1", "-max-records -1 must not be negative"},
+	} {
+		var errOut strings.Builder
+		if code := run(context.Background(), []string{flag, want[0]}, io.Discard, &errOut); code != exitUsage {
+			t.Errorf("%s %s: exit %d", flag, want[0], code)
+		}
+		if got := strings.TrimSpace(errOut.String()); got != "localserver: "+want[1] {
+			t.Errorf("%s %s: %q, want %q", flag, want[0], got, "localserver: "+want[1])
 		}
 	}
 }

@@ -219,8 +219,10 @@ func parse(args []string, stderr io.Writer) (c *config, help bool) {
 		problem = "-args is not a JSON object"
 	case c.opts.RateLimit < 0 || math.IsNaN(c.opts.RateLimit) || math.IsInf(c.opts.RateLimit, 0):
 		problem = fmt.Sprintf("-rate %v is not a finite number of requests a second, at least 0", c.opts.RateLimit)
-	case c.opts.MaxRecords < 0 || c.opts.ReadTimeout <= 0:
-		problem = "-max-records must not be negative, -read-timeout must be positive"
+	case c.opts.MaxRecords < 0:
+		problem = fmt.Sprintf("-max-records %d must not be negative", c.opts.MaxRecords)
+	case c.opts.ReadTimeout <= 0:
+		problem = fmt.Sprintf("-read-timeout %v must be positive", c.opts.ReadTimeout)
 	}
 	seen := make(map[callback.Token]bool)
 	for i, raw := range c.tokens {
