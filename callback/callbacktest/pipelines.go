@@ -2,6 +2,7 @@ package callbacktest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -491,6 +492,13 @@ func resolveRef(ref string, e *execution, started map[string]*execStep) (any, st
 	return nil, fmt.Sprintf("The reference %s cannot be resolved.", ref)
 }
 
+// executionVariables are the names of the execution a Get reference
+// "Execution.NAME" may give (see resolveRef).
+var executionVariables = map[string]bool{
+	"PipelineExecutionArn": true, "PipelineExecutionId": true, "PipelineName": true,
+	"PipelineArn": true, "StartDateTime": true, "CurrentDateTime": true,
+}
+
 // parseStepRef parses "S.OutputParameters['o']" into S and o.
 func parseStepRef(rest string) (step, out, problem string) {
 	step, prop, ok := strings.Cut(rest, ".OutputParameters[")
@@ -543,7 +551,17 @@ func parseDefinition(text string) (*definition, string) {
 	dec := json.NewDecoder(strings.NewReader(text))
 	dec.UseNumber()
 	if err := dec.Decode(&raw); err != nil {
-		return nil, fmt.Sprintf("Invalid pipeline definition: %v", err)
+		var te *json.UnmarshalTypeError
+		var se *json.SyntaxError
+		switch {
+		case errors.As(err, &te) && te.Field != "":
+			return nil, fmt.Sprintf("Invalid pipeline definition: %s is a JSON %s, which it cannot be.", te.Field, te.Value)
+		case errors.As(err, &te):
+			return nil, fmt.Sprintf("Invalid pipeline definition: it is a JSON %s, not an object.", te.Value)
+		case errors.As(err, &se):
+			return nil, fmt.Sprintf("Invalid pipeline definition: it is not valid JSON (at byte %d).", se.Offset)
+		}
+		return nil, "Invalid pipeline definition: it is not valid JSON."
 	}
 	d := &definition{}
 	params := make(map[string]bool)
@@ -557,6 +575,11 @@ func parseDefinition(text string) (*definition, string) {
 		typ := p.Type
 		if typ == "" {
 			typ = "String"
+		}
+		switch typ {
+		case "String", "Integer", "Float", "Boolean":
+		default:
+			return nil, fmt.Sprintf("Invalid pipeline definition: parameter %s has Type '%s', not String, Integer, Float or Boolean.", p.Name, typ)
 		}
 		v, problem := paramValue(typ, p.DefaultValue)
 		if problem != "" {
@@ -608,7 +631,7 @@ func parseDefinition(text string) (*definition, string) {
 			switch {
 			case problem != "":
 			case kind == "Parameters" && params[rest]:
-			case kind == "Execution":
+			case kind == "Execution" && executionVariables[rest]:
 			case kind == "Steps":
 				name, _, perr := parseStepRef(rest)
 				switch {
