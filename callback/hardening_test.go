@@ -395,3 +395,42 @@ func TestClassTable(t *testing.T) {
 		t.Errorf("ClassOf(context.Canceled) = %v, %v", c, ok)
 	}
 }
+
+// panicHandler is a slog.Handler whose every method panics.
+type panicHandler struct{}
+
+func (panicHandler) Enabled(context.Context, slog.Level) bool  { panic("Enabled") }
+func (panicHandler) Handle(context.Context, slog.Record) error { panic("Handle") }
+func (panicHandler) WithAttrs([]slog.Attr) slog.Handler        { panic("WithAttrs") }
+func (panicHandler) WithGroup(string) slog.Handler             { panic("WithGroup") }
+
+// TestLoggerPanics: a Logger whose handler panics, given to New or to one
+// call, changes no outcome: the call completes the step, a refused one
+// ends with its class, a retried one completes. Today's code let the panic of a
+// failure's log through Fail and Succeed.
+func TestLoggerPanics(t *testing.T) {
+	bad := slog.New(panicHandler{})
+	for _, c := range calls {
+		t.Run(c.name, func(t *testing.T) {
+			defer func() {
+				if v := recover(); v != nil {
+					t.Fatalf("the call panicked: %v", v)
+				}
+			}()
+			client, srv := newClient(t, func(o *callback.Options) { o.Logger = bad })
+			raw, _ := srv.NewStep()
+			if _, err := c.do(context.Background(), client, callback.MustParseToken(raw)); err != nil {
+				t.Fatalf("the call failed: %v", err)
+			}
+			_, err := c.do(context.Background(), client, callback.MustParseToken("Unknown123"))
+			checkOneClass(t, err, callback.ErrNotFound)
+			srv.FailNext(1, callbacktest.Throttle)
+			raw, _ = srv.NewStep()
+			if _, err := c.do(context.Background(), callback.New(srv.Client()), callback.MustParseToken(raw), func(o *callback.Options) {
+				o.Retry, o.Logger = fast, bad
+			}); err != nil {
+				t.Fatalf("the call retried failed: %v", err)
+			}
+		})
+	}
+}

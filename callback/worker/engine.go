@@ -58,6 +58,9 @@ func newEngine(cb *callback.Client, h Handler, log *slog.Logger, onResult func(R
 	if log == nil {
 		log = slog.Default()
 	}
+	// The Logger runs on the engine's goroutines, where a panic of its
+	// handler would crash the process.
+	log = safetel.Logger(log)
 	return &engine{
 		cb: cb, h: h, log: log, onResult: onResult,
 		tel:            newTelemetry(tp, mp, log),

@@ -53,7 +53,8 @@ type LambdaOptions struct {
 	MaxReceives int
 
 	// Logger gets the outcome of every record, as a Worker's Logger does:
-	// tokens redacted, message bodies never. Nil means slog.Default().
+	// tokens redacted, message bodies never. Nil means slog.Default(). A
+	// panic of its handler is recovered, as for a Worker's.
 	Logger *slog.Logger
 
 	// OnResult, when not nil, is called with the Result of every record of

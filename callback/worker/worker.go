@@ -151,7 +151,9 @@ type Options struct {
 	MaxReceives int
 
 	// Logger gets what the Worker does: each outcome, each message left on
-	// the queue and why, each failed SQS call. Nil means slog.Default().
+	// the queue and why, each failed SQS call. Nil means slog.Default(). A
+	// panic of its handler is recovered (the record is dropped): it crashes
+	// nothing and changes no outcome.
 	Logger *slog.Logger
 
 	// TracerProvider, when not nil, gets a span for each message,

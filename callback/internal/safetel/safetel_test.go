@@ -269,3 +269,39 @@ func TestZeroValues(t *testing.T) {
 		t.Error("zero values are on")
 	}
 }
+
+// panicHandler is a slog.Handler whose every method panics.
+type panicHandler struct{}
+
+func (panicHandler) Enabled(context.Context, slog.Level) bool  { panic("Enabled") }
+func (panicHandler) Handle(context.Context, slog.Record) error { panic("Handle") }
+func (panicHandler) WithAttrs([]slog.Attr) slog.Handler        { panic("WithAttrs") }
+func (panicHandler) WithGroup(string) slog.Handler             { panic("WithGroup") }
+
+// TestLogger: a Logger whose handler panics, or a zero slog.Logger (a nil
+// handler), logs nothing and panics nowhere; a working one logs as before,
+// attributes and groups included; Logger wraps once.
+func TestLogger(t *testing.T) {
+	for name, l := range map[string]*slog.Logger{"panics": slog.New(panicHandler{}), "zero": new(slog.Logger)} {
+		func() {
+			defer func() {
+				if v := recover(); v != nil {
+					t.Errorf("%s: panicked: %v", name, v)
+				}
+			}()
+			log := safetel.Logger(l)
+			log.Info("hello", "k", 1)
+			log.With("a", 1).WithGroup("g").Error("hello")
+			log.LogAttrs(context.Background(), slog.LevelWarn, "hello", slog.Int("k", 1))
+		}()
+	}
+	var buf bytes.Buffer
+	log := safetel.Logger(slog.New(slog.NewTextHandler(&buf, nil)))
+	log.With("a", 1).WithGroup("g").Info("hello", "k", 2)
+	if got := buf.String(); !strings.Contains(got, "msg=hello a=1 g.k=2") {
+		t.Errorf("logged %q", got)
+	}
+	if safetel.Logger(log) != log || safetel.Logger(nil) != nil {
+		t.Error("Logger wraps a Logger of its own again, or a nil one")
+	}
+}
