@@ -421,3 +421,72 @@ func TestMisbehavingProviders(t *testing.T) {
 		})
 	}
 }
+
+// A handler abandoned at HandlerTimeout that returns or panics later
+// changes nothing: its step was failed once as timed out, nothing is
+// reported again, and its panic is not logged as failing the step (it was
+// logged "failing the step", after the step was failed as timed out). The
+// same holds in LambdaHandler, for a step of two records.
+func TestAbandonedHandlerReturnsLater(t *testing.T) {
+	e := newEnv(t)
+	release := make(chan struct{})
+	var returned atomic.Int32
+	late := func(ctx context.Context, m callback.Message) ([]callback.Output, error) {
+		<-release
+		defer returned.Add(1)
+		if m.Arguments["panic"] == true {
+			panic("late panic")
+		}
+		return []callback.Output{callback.MustNewOutput("late", "yes")}, nil
+	}
+	var res results
+	r := start(t, worker.New(e.srv.SQSClient(), e.cb, late, e.fastOptions("w"), func(o *worker.Options) {
+		o.Concurrency = 2
+		o.HandlerTimeout = 50 * time.Millisecond
+		o.OnResult = res.add
+	}))
+	e.srv.StartStep(nil)
+	e.srv.StartStep(map[string]any{"panic": true})
+	waitFor(t, 10*time.Second, "both steps failed", func() bool { return e.allCompleted() && e.queueDrained() })
+	if err := r.stop(); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+
+	var lres results
+	fn := worker.LambdaHandler(e.cb, late, func(o *worker.LambdaOptions) {
+		o.HandlerTimeout = 50 * time.Millisecond
+		o.Logger = e.logger("lambda")
+		o.OnResult = lres.add
+	})
+	tok, arn := e.srv.NewStep()
+	resp := invoke(t, fn, 5*time.Second,
+		record("a", tok, arn, map[string]any{"panic": true}, callbacktest.MessageStatusExecuting),
+		record("b", tok, arn, map[string]any{"panic": true}, callbacktest.MessageStatusExecuting))
+	if ids := listed(resp); len(ids) != 0 {
+		t.Errorf("listed %v", ids)
+	}
+
+	close(release)
+	waitFor(t, 5*time.Second, "the abandoned handlers returned", func() bool { return returned.Load() == 3 })
+	time.Sleep(50 * time.Millisecond) // what a late outcome would do, done
+	e.checkExactlyOnce(callbacktest.StatusFailed)
+	for _, st := range e.srv.Steps() {
+		if st.FailureReason != "handler timed out after 50ms" {
+			t.Errorf("reason %q", st.FailureReason)
+		}
+	}
+	all := append(res.list(), lres.list()...)
+	if len(all) != 4 {
+		t.Errorf("%d results, want 4", len(all))
+	}
+	for _, rr := range all {
+		if rr.Outcome != worker.Failed || !rr.Deleted || !errors.Is(rr.Err, worker.ErrHandlerTimeout) ||
+			rr.Err.Error() != "handler timed out after 50ms" || rr.Status != callback.StatusExecuting || rr.ReceiveCount != 1 {
+			t.Errorf("result %+v", rr)
+		}
+	}
+	logged := e.log.String()
+	if strings.Contains(logged, "panicked; failing the step") || strings.Count(logged, "panicked after its context ended") != 2 {
+		t.Errorf("the late panics are not logged as such:\n%s", logged)
+	}
+}
