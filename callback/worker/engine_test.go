@@ -181,22 +181,26 @@ func TestLambdaHandlerTimeoutAndMaxReceives(t *testing.T) {
 	}
 }
 
-// slowEnds is a TracerProvider whose spans take d to End.
+// slowEnds is a TracerProvider whose spans take d to End, and start to
+// start.
 type slowEnds struct {
 	tracing.NopTracerProvider
-	d time.Duration
+	d, start time.Duration
 }
 
-type slowEndTracer struct{ d time.Duration }
+type slowEndTracer struct{ d, start time.Duration }
 
 type slowEndSpan struct {
 	tracing.Span
 	d time.Duration
 }
 
-func (p slowEnds) Tracer(string, ...tracing.TracerOption) tracing.Tracer { return slowEndTracer{p.d} }
+func (p slowEnds) Tracer(string, ...tracing.TracerOption) tracing.Tracer {
+	return slowEndTracer{p.d, p.start}
+}
 
 func (t slowEndTracer) StartSpan(ctx context.Context, name string, opts ...tracing.SpanOption) (context.Context, tracing.Span) {
+	time.Sleep(t.start)
 	_, s := tracing.NopTracerProvider{}.Tracer("").StartSpan(ctx, name, opts...)
 	return ctx, slowEndSpan{s, t.d}
 }
@@ -206,16 +210,21 @@ func (s slowEndSpan) End() { time.Sleep(s.d) }
 // LambdaHandler answers before the invocation's deadline whatever the
 // spans' End and OnResult cost: ten records cut at the handlers' deadline,
 // each span's End taking 50ms, DeadlineMargin 200ms and a 1s deadline (the
-// issue's case: it answered about 300ms late); and an OnResult that takes a
-// second.
+// issue's case: it answered about 300ms late); an OnResult that takes a
+// second; spans that take 120ms to start (it answered about 200ms late: the
+// ten spans were started one after the other before any handler), with
+// every step at once or one at a time.
 func TestLambdaAnswersInTimeWithSlowTelemetry(t *testing.T) {
 	for _, tc := range []struct {
-		name     string
-		end      time.Duration
-		onResult time.Duration
+		name        string
+		end, start  time.Duration
+		onResult    time.Duration
+		concurrency int
 	}{
-		{"SlowEnd", 50 * time.Millisecond, 0},
-		{"SlowOnResult", 0, time.Second},
+		{"SlowEnd", 50 * time.Millisecond, 0, 0, 0},
+		{"SlowOnResult", 0, 0, time.Second, 0},
+		{"SlowStart", 0, 120 * time.Millisecond, 0, 0},
+		{"SlowStartOneAtATime", 0, 120 * time.Millisecond, 0, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
@@ -226,8 +235,9 @@ func TestLambdaAnswersInTimeWithSlowTelemetry(t *testing.T) {
 			fn := worker.LambdaHandler(e.cb, blocking, func(o *worker.LambdaOptions) {
 				o.DeadlineMargin = 200 * time.Millisecond
 				o.Logger = e.logger("lambda")
-				o.TracerProvider = slowEnds{d: tc.end}
+				o.TracerProvider = slowEnds{d: tc.end, start: tc.start}
 				o.OnResult = func(worker.Result) { time.Sleep(tc.onResult) }
+				o.Concurrency = tc.concurrency
 			})
 			var recs []events.SQSMessage
 			for i := range 10 {
@@ -238,9 +248,7 @@ func TestLambdaAnswersInTimeWithSlowTelemetry(t *testing.T) {
 			if n := len(resp.BatchItemFailures); n != 10 {
 				t.Errorf("%d records listed, want 10", n)
 			}
-			if tc.onResult > 0 {
-				time.Sleep(tc.onResult) // the OnResult calls still running end before the test
-			}
+			time.Sleep(tc.onResult + tc.start) // the calls still running end before the test
 		})
 	}
 }
