@@ -329,6 +329,41 @@ func TestRunRefusesOptionsThatCannotWork(t *testing.T) {
 	e.checkExactlyOnce(callbacktest.StatusSucceeded)
 }
 
+// A Worker with a 2s VisibilityTimeout and no CallTimeout of its own keeps
+// a message whose handler runs longer than the visibility: the defaults
+// fitted to it (Heartbeat and CallTimeout VisibilityTimeout/3) extend it in
+// time, on a queue whose seconds are real, and the step is run and
+// completed once.
+func TestShortVisibilityTimeoutKeepsTheMessage(t *testing.T) {
+	srv := callbacktest.NewServer()
+	defer srv.Close()
+	var runs atomic.Int32
+	slow := func(ctx context.Context, m callback.Message) ([]callback.Output, error) {
+		runs.Add(1)
+		time.Sleep(2500 * time.Millisecond)
+		return nil, nil
+	}
+	w := worker.New(srv.SQSClient(), callback.New(srv.Client()), slow, func(o *worker.Options) {
+		o.QueueURL = srv.QueueURL()
+		o.VisibilityTimeout = 2 * time.Second
+		o.Concurrency = 2 // a free slot, to receive the message again were it visible
+		o.WaitTime = time.Second
+	})
+	tok, _ := srv.StartStep(nil)
+	r := start(t, w)
+	waitFor(t, 10*time.Second, "the step completed and its message deleted", func() bool {
+		st, _ := srv.Step(tok)
+		q := srv.QueueStats()
+		return st.Status != callbacktest.StatusExecuting && q.Visible+q.InFlight == 0
+	})
+	if err := r.stop(); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if st, _ := srv.Step(tok); st.Status != callbacktest.StatusSucceeded || st.Completions != 1 || runs.Load() != 1 {
+		t.Errorf("step %s after %d completions and %d runs, want Succeeded after 1 and 1", st.Status, st.Completions, runs.Load())
+	}
+}
+
 // badProvider is a TracerProvider and a MeterProvider that misbehave as
 // how says: "nil" returns nil tracers, spans, meters and instruments; "panic"
 // returns spans and instruments whose every method panics.
