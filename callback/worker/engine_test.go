@@ -533,3 +533,60 @@ func TestAbandonedHandlerReturnsLater(t *testing.T) {
 		t.Errorf("the late panics are not logged as such:\n%s", logged)
 	}
 }
+
+// slowHistograms is a MeterProvider whose Float64Histograms take d to
+// Record.
+type slowHistograms struct{ d time.Duration }
+
+type slowHistogramMeter struct {
+	metrics.Meter
+	d time.Duration
+}
+
+type slowHistogram struct{ d time.Duration }
+
+func (p slowHistograms) Meter(string, ...metrics.MeterOption) metrics.Meter {
+	return slowHistogramMeter{metrics.NopMeterProvider{}.Meter(""), p.d}
+}
+
+func (m slowHistogramMeter) Float64Histogram(string, ...metrics.InstrumentOption) (metrics.Float64Histogram, error) {
+	return slowHistogram{m.d}, nil
+}
+
+func (h slowHistogram) Record(context.Context, float64, ...metrics.RecordMetricOption) { time.Sleep(h.d) }
+
+// A handler that returns within its HandlerTimeout succeeds, however long
+// the telemetry takes afterwards: with a handler.duration histogram that
+// takes 200ms to Record and a HandlerTimeout of 100ms, a handler that
+// returns at once was reported as timed out (the end of its context was
+// read after the histogram's Record).
+func TestHandlerTimeoutNotLengthenedBySlowTelemetry(t *testing.T) {
+	e := newEnv(t)
+	mp := slowHistograms{200 * time.Millisecond}
+	var res results
+	r := start(t, worker.New(e.srv.SQSClient(), e.cb, echo, e.fastOptions("w"), func(o *worker.Options) {
+		o.HandlerTimeout = 100 * time.Millisecond
+		o.MeterProvider = mp
+		o.OnResult = res.add
+	}))
+	e.srv.StartStep(map[string]any{"n": 1})
+	waitFor(t, 10*time.Second, "the step completed", func() bool { return e.allCompleted() && e.queueDrained() })
+	if err := r.stop(); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+
+	var lres results
+	fn := worker.LambdaHandler(e.cb, echo, func(o *worker.LambdaOptions) {
+		o.HandlerTimeout = 100 * time.Millisecond
+		o.MeterProvider = mp
+		o.OnResult = lres.add
+	})
+	tok, arn := e.srv.NewStep()
+	invoke(t, fn, 5*time.Second, record("a", tok, arn, map[string]any{"n": 2}, callbacktest.MessageStatusExecuting))
+	e.checkExactlyOnce(callbacktest.StatusSucceeded)
+	for _, rr := range append(res.list(), lres.list()...) {
+		if rr.Outcome != worker.Succeeded {
+			t.Errorf("result %+v", rr)
+		}
+	}
+}
