@@ -63,7 +63,9 @@ func TestOneMeterPerClient(t *testing.T) {
 // http.HandlerFunc is a Handler.
 type meterFunc func(string, ...metrics.MeterOption) metrics.Meter
 
-func (f meterFunc) Meter(scope string, opts ...metrics.MeterOption) metrics.Meter { return f(scope, opts...) }
+func (f meterFunc) Meter(scope string, opts ...metrics.MeterOption) metrics.Meter {
+	return f(scope, opts...)
+}
 
 // labelled is a MeterProvider whose struct holds a slice: == panics on it.
 type labelled struct {

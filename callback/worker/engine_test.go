@@ -553,7 +553,9 @@ func (m slowHistogramMeter) Float64Histogram(string, ...metrics.InstrumentOption
 	return slowHistogram{m.d}, nil
 }
 
-func (h slowHistogram) Record(context.Context, float64, ...metrics.RecordMetricOption) { time.Sleep(h.d) }
+func (h slowHistogram) Record(context.Context, float64, ...metrics.RecordMetricOption) {
+	time.Sleep(h.d)
+}
 
 // A handler that returns within its HandlerTimeout succeeds, however long
 // the telemetry takes afterwards: with a handler.duration histogram that
