@@ -154,17 +154,8 @@ func guardSDKSpans(tok Token, log *slog.Logger) func(*sagemaker.Options) {
 		switch p := o.TracerProvider; {
 		case typednil.Is(p):
 			o.TracerProvider = tracing.NopTracerProvider{}
-		case !isNop(p):
+		case !safetel.IsNop(p):
 			o.TracerProvider = (&safetel.Guard{Log: log, Redact: tok.Redact}).Provider(p)
 		}
 	}
-}
-
-// isNop reports whether p is the SDK's default, which records nothing.
-func isNop(p tracing.TracerProvider) bool {
-	switch p.(type) {
-	case tracing.NopTracerProvider, *tracing.NopTracerProvider:
-		return true
-	}
-	return false
 }

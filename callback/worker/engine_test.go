@@ -592,3 +592,65 @@ func TestHandlerTimeoutNotLengthenedBySlowTelemetry(t *testing.T) {
 		}
 	}
 }
+
+// panicOnce is an SQS client whose first ReceiveMessage panics.
+type panicOnce struct {
+	*sqs.Client
+	done atomic.Bool
+}
+
+func (p *panicOnce) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, optFns ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
+	if p.done.CompareAndSwap(false, true) {
+		panic("ReceiveMessage")
+	}
+	return p.Client.ReceiveMessage(ctx, in, optFns...)
+}
+
+// The SQS client's own provider cannot hurt the Worker either (the package
+// documentation tells to give it the Worker's): one that returns nil
+// tracers or spans works as none, one whose spans panic is logged, and
+// every step is completed once and its message deleted. A ReceiveMessage
+// that panics is logged and made again. Run crashed on the first
+// ReceiveMessage, with a nil span inside the SDK or the span's panic.
+func TestMisbehavingSQSClientProvider(t *testing.T) {
+	for _, how := range []string{"nil", "nil tracer", "panic"} {
+		t.Run(how, func(t *testing.T) {
+			e := newEnv(t)
+			p := badProvider{how}
+			api := sqs.New(e.srv.SQSClient().Options(), func(o *sqs.Options) { o.TracerProvider = p })
+			var res results
+			r := start(t, worker.New(api, e.cb, echo, e.fastOptions("w"), func(o *worker.Options) {
+				if how != "panic" { // a panicking span of the Worker's in the context fails the calls
+					o.TracerProvider, o.MeterProvider = p, p
+				}
+				o.OnResult = res.add
+			}))
+			for range 3 {
+				e.srv.StartStep(nil)
+			}
+			waitFor(t, 10*time.Second, "every step done", func() bool { return e.allCompleted() && e.queueDrained() })
+			if err := r.stop(); err != nil {
+				t.Fatalf("Run = %v", err)
+			}
+			e.checkExactlyOnce(callbacktest.StatusSucceeded)
+			for _, rr := range res.list() {
+				if rr.Outcome != worker.Succeeded || !rr.Deleted {
+					t.Errorf("result %+v", rr)
+				}
+			}
+		})
+	}
+	t.Run("ReceiveMessage panics", func(t *testing.T) {
+		e := newEnv(t)
+		r := start(t, worker.New(&panicOnce{Client: e.srv.SQSClient()}, e.cb, echo, e.fastOptions("w")))
+		e.srv.StartStep(nil)
+		waitFor(t, 10*time.Second, "the step done", func() bool { return e.allCompleted() && e.queueDrained() })
+		if err := r.stop(); err != nil {
+			t.Fatalf("Run = %v", err)
+		}
+		e.checkExactlyOnce(callbacktest.StatusSucceeded)
+		if !strings.Contains(e.log.String(), "ReceiveMessage panicked") {
+			t.Errorf("the panic is not logged:\n%s", e.log.String())
+		}
+	})
+}

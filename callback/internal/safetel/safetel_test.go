@@ -305,3 +305,30 @@ func TestLogger(t *testing.T) {
 		t.Error("Logger wraps a Logger of its own again, or a nil one")
 	}
 }
+
+// TestForSDK: what an SDK client gets for one call: the no-op provider for
+// a nil one (a typed nil included), the no-op provider itself, and any
+// other wrapped, whose nil tracer then starts no-op spans.
+func TestForSDK(t *testing.T) {
+	g := &safetel.Guard{}
+	var typedNil *bad
+	for _, p := range []tracing.TracerProvider{nil, typedNil} {
+		if got := g.ForSDK(p); !safetel.IsNop(got) {
+			t.Errorf("ForSDK(%#v) = %#v, want the no-op provider", p, got)
+		}
+	}
+	nop := &tracing.NopTracerProvider{}
+	if got := g.ForSDK(nop); got != tracing.TracerProvider(nop) {
+		t.Errorf("ForSDK(nop) = %#v", got)
+	}
+	got := g.ForSDK(&bad{nilTracer: true})
+	if safetel.IsNop(got) {
+		t.Fatal("ForSDK(a provider) is the no-op provider")
+	}
+	ctx, span := got.Tracer("scope").StartSpan(context.Background(), "op")
+	if ctx == nil || span == nil {
+		t.Errorf("the wrapped provider's nil tracer started %v, %v", ctx, span)
+	}
+	span.SetProperty("k", "v")
+	span.End()
+}
