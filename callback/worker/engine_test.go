@@ -559,15 +559,15 @@ func (h slowHistogram) Record(context.Context, float64, ...metrics.RecordMetricO
 
 // A handler that returns within its HandlerTimeout succeeds, however long
 // the telemetry takes afterwards: with a handler.duration histogram that
-// takes 200ms to Record and a HandlerTimeout of 100ms, a handler that
+// takes 500ms to Record and a HandlerTimeout of 250ms, a handler that
 // returns at once was reported as timed out (the end of its context was
 // read after the histogram's Record).
 func TestHandlerTimeoutNotLengthenedBySlowTelemetry(t *testing.T) {
 	e := newEnv(t)
-	mp := slowHistograms{200 * time.Millisecond}
+	mp := slowHistograms{500 * time.Millisecond}
 	var res results
 	r := start(t, worker.New(e.srv.SQSClient(), e.cb, echo, e.fastOptions("w"), func(o *worker.Options) {
-		o.HandlerTimeout = 100 * time.Millisecond
+		o.HandlerTimeout = 250 * time.Millisecond
 		o.MeterProvider = mp
 		o.OnResult = res.add
 	}))
@@ -579,7 +579,7 @@ func TestHandlerTimeoutNotLengthenedBySlowTelemetry(t *testing.T) {
 
 	var lres results
 	fn := worker.LambdaHandler(e.cb, echo, func(o *worker.LambdaOptions) {
-		o.HandlerTimeout = 100 * time.Millisecond
+		o.HandlerTimeout = 250 * time.Millisecond
 		o.MeterProvider = mp
 		o.OnResult = lres.add
 	})
