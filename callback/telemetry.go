@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"time"
+	"unsafe"
 
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	"github.com/aws/smithy-go/metrics"
@@ -46,15 +47,23 @@ func newTelemetry(o *Options) *telemetry {
 	}
 }
 
-// madeFrom reports whether t was made from o's providers. Providers that
-// cannot be compared (==) are taken as different.
+// madeFrom reports whether t was made from o's providers.
 func (t *telemetry) madeFrom(o *Options) bool {
 	return same(t.tp, o.TracerProvider) && same(t.mp, o.MeterProvider)
 }
 
-// same reports whether a == b, false when comparing them panics (values of
-// the same uncomparable type).
+// same reports whether a and b are the same provider: the very same
+// interface value (as a call's Options hold the Client's when its optFns
+// leave them alone), or equal by ==. A value that == cannot compare (a
+// func, a struct holding a slice) is the same only as its very copy, so
+// that a provider of such a type is not made anew for every call given
+// options of its own.
 func same(a, b any) (eq bool) {
+	// An interface value is two words: its type and its data. A copy of it
+	// has the same two; == on values of an uncomparable type panics.
+	if *(*[2]unsafe.Pointer)(unsafe.Pointer(&a)) == *(*[2]unsafe.Pointer)(unsafe.Pointer(&b)) {
+		return true
+	}
 	defer func() {
 		if recover() != nil {
 			eq = false
@@ -145,17 +154,8 @@ func guardSDKSpans(tok Token, log *slog.Logger) func(*sagemaker.Options) {
 		switch p := o.TracerProvider; {
 		case typednil.Is(p):
 			o.TracerProvider = tracing.NopTracerProvider{}
-		case !isNop(p):
+		case !safetel.IsNop(p):
 			o.TracerProvider = (&safetel.Guard{Log: log, Redact: tok.Redact}).Provider(p)
 		}
 	}
-}
-
-// isNop reports whether p is the SDK's default, which records nothing.
-func isNop(p tracing.TracerProvider) bool {
-	switch p.(type) {
-	case tracing.NopTracerProvider, *tracing.NopTracerProvider:
-		return true
-	}
-	return false
 }
