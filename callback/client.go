@@ -18,6 +18,7 @@ import (
 
 	"github.com/stepcallback/sagemaker-callback/callback/internal/errtext"
 	"github.com/stepcallback/sagemaker-callback/callback/internal/names"
+	"github.com/stepcallback/sagemaker-callback/callback/internal/safetel"
 	"github.com/stepcallback/sagemaker-callback/callback/internal/typednil"
 	"github.com/stepcallback/sagemaker-callback/retry"
 	"github.com/stepcallback/sagemaker-callback/validate"
@@ -48,7 +49,8 @@ type Options struct {
 	// Logger, when not nil, gets each retry at Warn (attempt, delay, class)
 	// and each failed call at Error. The token is logged redacted. A panic
 	// of the API or of a telemetry provider is logged to it, or to
-	// slog.Default() when it is nil.
+	// slog.Default() when it is nil. A panic of its handler is recovered
+	// (the record is dropped): it changes no call's outcome.
 	Logger *slog.Logger
 
 	// RequestToken, when not zero, is sent as the ClientRequestToken of one
@@ -131,6 +133,7 @@ type settings struct {
 // resolve returns the settings of o. The telemetry is tel when o's
 // providers are tel's, and made from o's otherwise.
 func resolve(o Options, tel *telemetry) settings {
+	o.Logger = safetel.Logger(o.Logger) // a handler that panics cannot fail a call
 	if tel == nil || !tel.madeFrom(&o) {
 		tel = newTelemetry(&o)
 	}

@@ -59,6 +59,67 @@ func TestOneMeterPerClient(t *testing.T) {
 	}
 }
 
+// meterFunc is a MeterProvider of a type that == cannot compare, as
+// http.HandlerFunc is a Handler.
+type meterFunc func(string, ...metrics.MeterOption) metrics.Meter
+
+func (f meterFunc) Meter(scope string, opts ...metrics.MeterOption) metrics.Meter {
+	return f(scope, opts...)
+}
+
+// labelled is a MeterProvider whose struct holds a slice: == panics on it.
+type labelled struct {
+	*countingMeter
+	labels []string
+}
+
+// TestUncomparableProvider: a provider that == cannot compare (a func type,
+// a struct holding a slice) makes no call panic; as same's doc says, a call
+// with options of its own makes that provider's telemetry for itself (one
+// Meter call), and a call given another such provider gets its own.
+func TestUncomparableProvider(t *testing.T) {
+	var meters atomic.Int32
+	rec := &recorder{}
+	counted := func(scope string, opts ...metrics.MeterOption) metrics.Meter {
+		meters.Add(1)
+		return rec.Meter(scope, opts...)
+	}
+	mc := &countingMeter{recorder: rec}
+	for name, tc := range map[string]struct {
+		mp    metrics.MeterProvider
+		count func() int32
+	}{
+		"func":  {meterFunc(counted), meters.Load},
+		"slice": {labelled{mc, []string{"a"}}, mc.meters.Load},
+	} {
+		t.Run(name, func(t *testing.T) {
+			client, srv := newClient(t, func(o *callback.Options) { o.MeterProvider = tc.mp })
+			before := tc.count()
+			for range 10 {
+				raw, _ := srv.NewStep()
+				if _, err := client.Fail(context.Background(), callback.MustParseToken(raw), callback.Reason{}, func(o *callback.Options) { o.Retry = fast }); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n := tc.count() - before; n != 10 {
+				t.Errorf("10 calls with options of their own made %d Meter calls, want 10 (one each)", n)
+			}
+		})
+	}
+	var other atomic.Int32
+	client, srv := newClient(t, func(o *callback.Options) { o.MeterProvider = meterFunc(counted) })
+	raw, _ := srv.NewStep()
+	_, err := client.Fail(context.Background(), callback.MustParseToken(raw), callback.Reason{}, func(o *callback.Options) {
+		o.MeterProvider = meterFunc(func(scope string, opts ...metrics.MeterOption) metrics.Meter {
+			other.Add(1)
+			return rec.Meter(scope, opts...)
+		})
+	})
+	if err != nil || other.Load() != 1 {
+		t.Errorf("a call with a provider of its own: %v, its Meter calls %d, want 1", err, other.Load())
+	}
+}
+
 // wrapped is a *sagemaker.Client wrapped, as API's doc invites.
 type wrapped struct{ *sagemaker.Client }
 
@@ -393,5 +454,44 @@ func TestClassTable(t *testing.T) {
 	}
 	if c, ok := callback.ClassOf(context.Canceled); !ok || c.Err != context.Canceled || c.Name != "canceled" {
 		t.Errorf("ClassOf(context.Canceled) = %v, %v", c, ok)
+	}
+}
+
+// panicHandler is a slog.Handler whose every method panics.
+type panicHandler struct{}
+
+func (panicHandler) Enabled(context.Context, slog.Level) bool  { panic("Enabled") }
+func (panicHandler) Handle(context.Context, slog.Record) error { panic("Handle") }
+func (panicHandler) WithAttrs([]slog.Attr) slog.Handler        { panic("WithAttrs") }
+func (panicHandler) WithGroup(string) slog.Handler             { panic("WithGroup") }
+
+// TestLoggerPanics: a Logger whose handler panics, given to New or to one
+// call, changes no outcome: the call completes the step, a refused one
+// ends with its class, a retried one completes. Today's code let the panic of a
+// failure's log through Fail and Succeed.
+func TestLoggerPanics(t *testing.T) {
+	bad := slog.New(panicHandler{})
+	for _, c := range calls {
+		t.Run(c.name, func(t *testing.T) {
+			defer func() {
+				if v := recover(); v != nil {
+					t.Fatalf("the call panicked: %v", v)
+				}
+			}()
+			client, srv := newClient(t, func(o *callback.Options) { o.Logger = bad })
+			raw, _ := srv.NewStep()
+			if _, err := c.do(context.Background(), client, callback.MustParseToken(raw)); err != nil {
+				t.Fatalf("the call failed: %v", err)
+			}
+			_, err := c.do(context.Background(), client, callback.MustParseToken("Unknown123"))
+			checkOneClass(t, err, callback.ErrNotFound)
+			srv.FailNext(1, callbacktest.Throttle)
+			raw, _ = srv.NewStep()
+			if _, err := c.do(context.Background(), callback.New(srv.Client()), callback.MustParseToken(raw), func(o *callback.Options) {
+				o.Retry, o.Logger = fast, bad
+			}); err != nil {
+				t.Fatalf("the call retried failed: %v", err)
+			}
+		})
 	}
 }

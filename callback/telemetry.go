@@ -3,6 +3,7 @@ package callback
 import (
 	"context"
 	"log/slog"
+	"reflect"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
@@ -46,21 +47,22 @@ func newTelemetry(o *Options) *telemetry {
 	}
 }
 
-// madeFrom reports whether t was made from o's providers. Providers that
-// cannot be compared (==) are taken as different.
+// madeFrom reports whether t was made from o's providers.
 func (t *telemetry) madeFrom(o *Options) bool {
 	return same(t.tp, o.TracerProvider) && same(t.mp, o.MeterProvider)
 }
 
-// same reports whether a == b, false when comparing them panics (values of
-// the same uncomparable type).
-func same(a, b any) (eq bool) {
-	defer func() {
-		if recover() != nil {
-			eq = false
-		}
-	}()
-	return a == b
+// same reports whether a and b are the same provider by ==, as a call's
+// Options hold the Client's when its optFns leave them alone. Values that
+// == cannot compare (a func, a struct holding a slice) are never the same:
+// a call with options of its own makes telemetry of its own for such a
+// provider, where any other is made once, by New (TestOneMeterPerClient).
+func same(a, b any) bool {
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	if !va.IsValid() || !vb.IsValid() {
+		return !va.IsValid() && !vb.IsValid()
+	}
+	return va.Comparable() && vb.Comparable() && a == b
 }
 
 // on reports whether t records anything; a nil t (the zero Client's)
@@ -145,17 +147,8 @@ func guardSDKSpans(tok Token, log *slog.Logger) func(*sagemaker.Options) {
 		switch p := o.TracerProvider; {
 		case typednil.Is(p):
 			o.TracerProvider = tracing.NopTracerProvider{}
-		case !isNop(p):
+		case !safetel.IsNop(p):
 			o.TracerProvider = (&safetel.Guard{Log: log, Redact: tok.Redact}).Provider(p)
 		}
 	}
-}
-
-// isNop reports whether p is the SDK's default, which records nothing.
-func isNop(p tracing.TracerProvider) bool {
-	switch p.(type) {
-	case tracing.NopTracerProvider, *tracing.NopTracerProvider:
-		return true
-	}
-	return false
 }

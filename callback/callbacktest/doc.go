@@ -119,8 +119,9 @@
 // MD5OfMessageAttributes SQS computes over them. Each receive gives a fresh
 // ReceiptHandle; a message whose visibility timeout runs out is received
 // again, its ApproximateReceiveCount one higher. A body or attribute value
-// that is not valid UTF-8, or holds a character XML does not allow, is
-// refused at send with InvalidMessageContents, as SQS refuses it.
+// that is not valid UTF-8, or holds a character XML does not allow (a lone
+// surrogate written as a JSON escape, "\ud800", included), is refused at
+// send with InvalidMessageContents, as SQS refuses it.
 //
 // Queue attributes: VisibilityTimeout, DelaySeconds,
 // ReceiveMessageWaitTimeSeconds, MaximumMessageSize and
@@ -180,8 +181,11 @@
 // dependency, as DependsOn does), and {"Get":
 // "Execution.PipelineExecutionArn"} (also PipelineExecutionId,
 // PipelineName, PipelineArn, StartDateTime, CurrentDateTime) the
-// execution's. A reference to anything else, a step name used twice, a
-// dependency on a step not defined and a cycle are ValidationExceptions.
+// execution's. A Join, {"Std:Join": {"On": "/", "Values": [...]}}, is the
+// string of its values, resolved, joined with On (numbers and booleans as
+// JSON writes them: the fake's choice). A reference to anything else, a
+// malformed Join, a step name used twice, a dependency on a step not
+// defined and a cycle are ValidationExceptions.
 //
 // StartPipelineExecution starts each step whose dependencies succeeded: a
 // new token, and its message on its SqsQueueUrl,
@@ -266,8 +270,9 @@
 //   - CreateQueue of an existing queue compares only the attributes it
 //     gives; without any it answers the queue's URL. A name deleted less
 //     than 60 SQS seconds ago is QueueDeletedRecently. The default queue may
-//     be deleted: StartStep then still puts its messages on it, where only
-//     QueueMessages sees them.
+//     be deleted: a step that StartStep starts then fails at once, as any
+//     step whose SqsQueueUrl names no queue (see the list above), and
+//     QueueMessages still shows the messages sent before.
 //
 // # Where the fake differs from AWS
 //

@@ -2,6 +2,7 @@ package callbacktest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -358,6 +359,9 @@ func resolve(v any, e *execution, started map[string]*execStep) (any, string) {
 		if ref, ok := getRef(v); ok {
 			return resolveRef(ref, e, started)
 		}
+		if on, values, ok := joinOf(v); ok {
+			return resolveJoin(on, values, e, started)
+		}
 		out := make(map[string]any, len(v))
 		for k, x := range v {
 			r, problem := resolve(x, e, started)
@@ -379,6 +383,65 @@ func resolve(v any, e *execution, started map[string]*execStep) (any, string) {
 		return out, ""
 	}
 	return v, ""
+}
+
+// joinOf returns the separator and the values of {"Std:Join": {"On": "/",
+// "Values": [...]}}, the SageMaker Python SDK's Join. It reports false for
+// anything else, a malformed Join included (see checkJoins).
+func joinOf(m map[string]any) (on string, values []any, ok bool) {
+	if len(m) != 1 {
+		return "", nil, false
+	}
+	j, _ := m["Std:Join"].(map[string]any)
+	on, okOn := j["On"].(string)
+	values, okValues := j["Values"].([]any)
+	return on, values, okOn && okValues && len(j) == 2
+}
+
+// resolveJoin returns the values, resolved, joined with on: strings as they
+// are, numbers and booleans as JSON writes them.
+func resolveJoin(on string, values []any, e *execution, started map[string]*execStep) (any, string) {
+	parts := make([]string, len(values))
+	for i, v := range values {
+		r, problem := resolve(v, e, started)
+		if problem != "" {
+			return nil, problem
+		}
+		switch r := r.(type) {
+		case string:
+			parts[i] = r
+		case json.Number, float64, bool:
+			b, _ := json.Marshal(r)
+			parts[i] = string(b)
+		default:
+			return nil, fmt.Sprintf("A value of a Std:Join is %s, not a string, a number or a boolean.", jsonOf(r))
+		}
+	}
+	return strings.Join(parts, on), ""
+}
+
+// checkJoins returns the problem of a malformed Std:Join in v, "" for none.
+func checkJoins(v any) string {
+	switch v := v.(type) {
+	case map[string]any:
+		if j, ok := v["Std:Join"]; ok {
+			if _, _, ok := joinOf(v); !ok {
+				return fmt.Sprintf("Invalid pipeline definition: %s is not a Std:Join of the form {\"Std:Join\": {\"On\": \"/\", \"Values\": [...]}}.", jsonOf(map[string]any{"Std:Join": j}))
+			}
+		}
+		for _, x := range v {
+			if p := checkJoins(x); p != "" {
+				return p
+			}
+		}
+	case []any:
+		for _, x := range v {
+			if p := checkJoins(x); p != "" {
+				return p
+			}
+		}
+	}
+	return ""
 }
 
 // getRef returns the reference of {"Get": "..."}.
@@ -427,6 +490,13 @@ func resolveRef(ref string, e *execution, started map[string]*execStep) (any, st
 		}
 	}
 	return nil, fmt.Sprintf("The reference %s cannot be resolved.", ref)
+}
+
+// executionVariables are the names of the execution a Get reference
+// "Execution.NAME" may give (see resolveRef).
+var executionVariables = map[string]bool{
+	"PipelineExecutionArn": true, "PipelineExecutionId": true, "PipelineName": true,
+	"PipelineArn": true, "StartDateTime": true, "CurrentDateTime": true,
 }
 
 // parseStepRef parses "S.OutputParameters['o']" into S and o.
@@ -481,7 +551,17 @@ func parseDefinition(text string) (*definition, string) {
 	dec := json.NewDecoder(strings.NewReader(text))
 	dec.UseNumber()
 	if err := dec.Decode(&raw); err != nil {
-		return nil, fmt.Sprintf("Invalid pipeline definition: %v", err)
+		var te *json.UnmarshalTypeError
+		var se *json.SyntaxError
+		switch {
+		case errors.As(err, &te) && te.Field != "":
+			return nil, fmt.Sprintf("Invalid pipeline definition: %s is a JSON %s, which it cannot be.", te.Field, te.Value)
+		case errors.As(err, &te):
+			return nil, fmt.Sprintf("Invalid pipeline definition: it is a JSON %s, not an object.", te.Value)
+		case errors.As(err, &se):
+			return nil, fmt.Sprintf("Invalid pipeline definition: it is not valid JSON (at byte %d).", se.Offset)
+		}
+		return nil, "Invalid pipeline definition: it is not valid JSON."
 	}
 	d := &definition{}
 	params := make(map[string]bool)
@@ -495,6 +575,11 @@ func parseDefinition(text string) (*definition, string) {
 		typ := p.Type
 		if typ == "" {
 			typ = "String"
+		}
+		switch typ {
+		case "String", "Integer", "Float", "Boolean":
+		default:
+			return nil, fmt.Sprintf("Invalid pipeline definition: parameter %s has Type '%s', not String, Integer, Float or Boolean.", p.Name, typ)
 		}
 		v, problem := paramValue(typ, p.DefaultValue)
 		if problem != "" {
@@ -531,6 +616,9 @@ func parseDefinition(text string) (*definition, string) {
 		} else if !ok {
 			return nil, fmt.Sprintf("Invalid pipeline definition: the Arguments of step %s are not an object.", rs.Name)
 		}
+		if problem := checkJoins(args); problem != "" {
+			return nil, problem
+		}
 		ds := &defStep{name: rs.Name, displayName: rs.DisplayName, description: rs.Description, arguments: args, queueURL: rs.SqsQueueUrl}
 		ds.deps = append(ds.deps, rs.DependsOn...)
 		steps[rs.Name] = ds
@@ -543,7 +631,7 @@ func parseDefinition(text string) (*definition, string) {
 			switch {
 			case problem != "":
 			case kind == "Parameters" && params[rest]:
-			case kind == "Execution":
+			case kind == "Execution" && executionVariables[rest]:
 			case kind == "Steps":
 				name, _, perr := parseStepRef(rest)
 				switch {

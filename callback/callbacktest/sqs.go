@@ -45,6 +45,7 @@ var sqsOps = []string{
 type sqsInput struct {
 	QueueURL                    *string              `json:"QueueUrl"`
 	QueueName                   *string              `json:"QueueName"`
+	QueueOwnerAWSAccountID      *string              `json:"QueueOwnerAWSAccountId"`
 	QueueNamePrefix             *string              `json:"QueueNamePrefix"`
 	NextToken                   *string              `json:"NextToken"`
 	MaxResults                  *int                 `json:"MaxResults"`
@@ -105,6 +106,7 @@ func decodeSQS(r *http.Request, p *protocol, op string, body []byte) (in sqsInpu
 		case err != nil:
 			return in, serialization("Could not parse the request body as a JSON object")
 		}
+		keepSurrogates(body, &in)
 		return in, nil
 	}
 	form, _ := url.ParseQuery(string(body)) // parsed once already
@@ -153,7 +155,7 @@ func decodeSQS(r *http.Request, p *protocol, op string, body []byte) (in sqsInpu
 		}
 	}
 	in = sqsInput{
-		QueueURL: str("QueueUrl"), QueueName: str("QueueName"), ReceiptHandle: str("ReceiptHandle"), MessageBody: str("MessageBody"),
+		QueueURL: str("QueueUrl"), QueueName: str("QueueName"), QueueOwnerAWSAccountID: str("QueueOwnerAWSAccountId"), ReceiptHandle: str("ReceiptHandle"), MessageBody: str("MessageBody"),
 		QueueNamePrefix: str("QueueNamePrefix"), NextToken: str("NextToken"), MaxResults: num("MaxResults"),
 		MaxNumberOfMessages: num("MaxNumberOfMessages"), WaitTimeSeconds: num("WaitTimeSeconds"),
 		VisibilityTimeout: num("VisibilityTimeout"), DelaySeconds: num("DelaySeconds"),
@@ -316,7 +318,7 @@ func (s *Server) sqsOperation(r *http.Request, op string, in *sqsInput) answer {
 		s.queues.mu.Lock()
 		q, ok := s.queues.byName[*in.QueueName]
 		s.queues.mu.Unlock()
-		if !ok {
+		if !ok || in.QueueOwnerAWSAccountID != nil && *in.QueueOwnerAWSAccountID != s.opts.AccountID { // the fake has no other account
 			return fail(errNoQueue)
 		}
 		return answer{out: queueURLOut{QueueURL: q.url}}
@@ -494,6 +496,9 @@ func checkBody(body *string) *apiError {
 	if body == nil || *body == "" {
 		return missingParameter("MessageBody")
 	}
+	if c, ok := surrogateIn(*body); ok {
+		return invalidChar(c, "the message body")
+	}
 	if !utf8.ValidString(*body) {
 		return badRequest("InvalidMessageContents", "Invalid binary character was found in the message body: the body is not valid UTF-8")
 	}
@@ -505,10 +510,15 @@ func checkBody(body *string) *apiError {
 func checkChars(s, where string) *apiError {
 	for _, c := range s {
 		if !(c == 0x9 || c == 0xA || c == 0xD || c >= 0x20 && c <= 0xD7FF || c >= 0xE000 && c <= 0xFFFD || c >= 0x10000 && c <= 0x10FFFF) {
-			return badRequest("InvalidMessageContents", "Invalid binary character '#x"+strconv.FormatInt(int64(c), 16)+"' was found in "+where+", the set of allowed characters is #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF")
+			return invalidChar(c, where)
 		}
 	}
 	return nil
+}
+
+// invalidChar is SQS's error for a character it does not allow.
+func invalidChar(c rune, where string) *apiError {
+	return badRequest("InvalidMessageContents", "Invalid binary character '#x"+strconv.FormatInt(int64(c), 16)+"' was found in "+where+", the set of allowed characters is #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF")
 }
 
 var attrNameRE = regexp.MustCompile(`^[A-Za-z0-9_\-.]{1,256}$`)
@@ -539,6 +549,9 @@ func checkAttrs(in map[string]attrInput) ([]messageAttr, int, *apiError) {
 				return nil, 0, invalidParameter("The message attribute '" + name + "' with type '" + baseType(a.dataType) + "' must use field 'String'.")
 			}
 			a.str = *v.StringValue
+			if c, ok := surrogateIn(a.str); ok {
+				return nil, 0, invalidChar(c, "the message attribute '"+name+"'")
+			}
 			if !utf8.ValidString(a.str) {
 				return nil, 0, badRequest("InvalidMessageContents", "Invalid binary character was found in the message attribute '"+name+"': the value is not valid UTF-8")
 			}

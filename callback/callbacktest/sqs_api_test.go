@@ -544,3 +544,23 @@ func TestSQSRetention(t *testing.T) {
 		t.Errorf("received a message past its retention period")
 	}
 }
+
+// TestStartStepAfterDefaultQueueDeleted checks what the package doc says of
+// a deleted default queue: a step StartStep starts then fails at once, as a
+// step whose SqsQueueUrl names no queue, and nothing is sent. (The doc said
+// its message was still put on the deleted queue.)
+func TestStartStepAfterDefaultQueueDeleted(t *testing.T) {
+	srv := newServer(t)
+	srv.StartStep(nil)
+	if _, err := srv.SQSClient().DeleteQueue(ctxT(t), &sqs.DeleteQueueInput{QueueUrl: aws.String(srv.QueueURL())}); err != nil {
+		t.Fatal(err)
+	}
+	token, _ := srv.StartStep(nil)
+	st := mustStep(t, srv, token)
+	if st.Status != callbacktest.StatusFailed || !strings.Contains(st.FailureReason, "names no queue") {
+		t.Errorf("step = %+v, want Failed: its queue is gone", st)
+	}
+	if n := len(srv.QueueMessages()); n != 1 {
+		t.Errorf("QueueMessages shows %d messages, want the one sent before the queue was deleted", n)
+	}
+}

@@ -338,6 +338,16 @@ func TestSQSErrors(t *testing.T) {
 	if !errors.As(err, &noQueue) {
 		t.Fatalf("err = %v, want *types.QueueDoesNotExist", err)
 	}
+	// The queue's own account finds it; another account has no queues (the
+	// fake found the queue of that name in its own).
+	out, err = c.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String("callbacktest"), QueueOwnerAWSAccountId: aws.String("123456789012")})
+	if err != nil || aws.ToString(out.QueueUrl) != srv.QueueURL() {
+		t.Fatalf("GetQueueUrl of the own account = %v, %v", out, err)
+	}
+	_, err = c.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String("callbacktest"), QueueOwnerAWSAccountId: aws.String("999999999999")})
+	if !errors.As(err, &noQueue) {
+		t.Fatalf("GetQueueUrl of another account: err = %v, want *types.QueueDoesNotExist", err)
+	}
 	if len(srv.Requests()) != 0 {
 		t.Errorf("SQS calls were recorded as SageMaker requests")
 	}

@@ -206,7 +206,10 @@
 // or an instrument, whether the Worker calls it or the SDK's middleware
 // does on the span the Worker put in the context, is logged and goes no
 // further; a report or an SQS call that panicked counts as not completed,
-// by the usual rules (TestMisbehavingProviders).
+// by the usual rules (TestMisbehavingProviders). The same holds for the
+// SQS client's own provider, which each SQS call of the Worker makes safe
+// as package callback does the SageMaker client's
+// (TestMisbehavingSQSClientProvider).
 //
 // # Timing
 //

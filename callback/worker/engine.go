@@ -58,6 +58,9 @@ func newEngine(cb *callback.Client, h Handler, log *slog.Logger, onResult func(R
 	if log == nil {
 		log = slog.Default()
 	}
+	// The Logger runs on the engine's goroutines, where a panic of its
+	// handler would crash the process.
+	log = safetel.Logger(log)
 	return &engine{
 		cb: cb, h: h, log: log, onResult: onResult,
 		tel:            newTelemetry(tp, mp, log),
@@ -93,11 +96,12 @@ func parse(id, body string, attrs map[string]string) (msg callback.Message, res 
 // returns the step's outcome and the error for Result.Err, not yet redacted.
 func (e *engine) work(ctx, hctx context.Context, msg callback.Message, receives int) (Outcome, error) {
 	var (
-		outs []callback.Output
-		why  error
+		outs  []callback.Output
+		why   error
+		ended = hctx.Err() != nil
 	)
 	switch {
-	case hctx.Err() != nil:
+	case ended:
 	case e.maxReceives > 0 && receives > e.maxReceives:
 		why = &safeError{text: fmt.Sprintf("message received %d times, more than MaxReceives (%d): not run again", receives, e.maxReceives), err: ErrMaxReceives}
 	default:
@@ -112,9 +116,12 @@ func (e *engine) work(ctx, hctx context.Context, msg callback.Message, receives 
 			outs, why = hr.outs, hr.err
 		case <-hctx.Done(): // the handler is not waited for
 		}
+		// Whether hctx ended before the handler returned is decided here,
+		// not after the telemetry, which may be slow.
+		ended = hctx.Err() != nil
 		e.tel.handlerTook(ctx, time.Since(t0))
 	}
-	if hctx.Err() != nil {
+	if ended {
 		switch cause := context.Cause(hctx); {
 		case errors.Is(cause, ErrStopping):
 			why = ErrStopping

@@ -181,22 +181,26 @@ func TestLambdaHandlerTimeoutAndMaxReceives(t *testing.T) {
 	}
 }
 
-// slowEnds is a TracerProvider whose spans take d to End.
+// slowEnds is a TracerProvider whose spans take d to End, and start to
+// start.
 type slowEnds struct {
 	tracing.NopTracerProvider
-	d time.Duration
+	d, start time.Duration
 }
 
-type slowEndTracer struct{ d time.Duration }
+type slowEndTracer struct{ d, start time.Duration }
 
 type slowEndSpan struct {
 	tracing.Span
 	d time.Duration
 }
 
-func (p slowEnds) Tracer(string, ...tracing.TracerOption) tracing.Tracer { return slowEndTracer{p.d} }
+func (p slowEnds) Tracer(string, ...tracing.TracerOption) tracing.Tracer {
+	return slowEndTracer{p.d, p.start}
+}
 
 func (t slowEndTracer) StartSpan(ctx context.Context, name string, opts ...tracing.SpanOption) (context.Context, tracing.Span) {
+	time.Sleep(t.start)
 	_, s := tracing.NopTracerProvider{}.Tracer("").StartSpan(ctx, name, opts...)
 	return ctx, slowEndSpan{s, t.d}
 }
@@ -206,16 +210,21 @@ func (s slowEndSpan) End() { time.Sleep(s.d) }
 // LambdaHandler answers before the invocation's deadline whatever the
 // spans' End and OnResult cost: ten records cut at the handlers' deadline,
 // each span's End taking 50ms, DeadlineMargin 200ms and a 1s deadline (the
-// issue's case: it answered about 300ms late); and an OnResult that takes a
-// second.
+// issue's case: it answered about 300ms late); an OnResult that takes a
+// second; spans that take 120ms to start (it answered about 200ms late: the
+// ten spans were started one after the other before any handler), with
+// every step at once or one at a time.
 func TestLambdaAnswersInTimeWithSlowTelemetry(t *testing.T) {
 	for _, tc := range []struct {
-		name     string
-		end      time.Duration
-		onResult time.Duration
+		name        string
+		end, start  time.Duration
+		onResult    time.Duration
+		concurrency int
 	}{
-		{"SlowEnd", 50 * time.Millisecond, 0},
-		{"SlowOnResult", 0, time.Second},
+		{"SlowEnd", 50 * time.Millisecond, 0, 0, 0},
+		{"SlowOnResult", 0, 0, time.Second, 0},
+		{"SlowStart", 0, 120 * time.Millisecond, 0, 0},
+		{"SlowStartOneAtATime", 0, 120 * time.Millisecond, 0, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
@@ -226,8 +235,9 @@ func TestLambdaAnswersInTimeWithSlowTelemetry(t *testing.T) {
 			fn := worker.LambdaHandler(e.cb, blocking, func(o *worker.LambdaOptions) {
 				o.DeadlineMargin = 200 * time.Millisecond
 				o.Logger = e.logger("lambda")
-				o.TracerProvider = slowEnds{d: tc.end}
+				o.TracerProvider = slowEnds{d: tc.end, start: tc.start}
 				o.OnResult = func(worker.Result) { time.Sleep(tc.onResult) }
+				o.Concurrency = tc.concurrency
 			})
 			var recs []events.SQSMessage
 			for i := range 10 {
@@ -238,9 +248,7 @@ func TestLambdaAnswersInTimeWithSlowTelemetry(t *testing.T) {
 			if n := len(resp.BatchItemFailures); n != 10 {
 				t.Errorf("%d records listed, want 10", n)
 			}
-			if tc.onResult > 0 {
-				time.Sleep(tc.onResult) // the OnResult calls still running end before the test
-			}
+			time.Sleep(tc.onResult + tc.start) // the calls still running end before the test
 		})
 	}
 }
@@ -319,6 +327,41 @@ func TestRunRefusesOptionsThatCannotWork(t *testing.T) {
 		t.Errorf("Run = %v", err)
 	}
 	e.checkExactlyOnce(callbacktest.StatusSucceeded)
+}
+
+// A Worker with a 2s VisibilityTimeout and no CallTimeout of its own keeps
+// a message whose handler runs longer than the visibility: the defaults
+// fitted to it (Heartbeat and CallTimeout VisibilityTimeout/3) extend it in
+// time, on a queue whose seconds are real, and the step is run and
+// completed once.
+func TestShortVisibilityTimeoutKeepsTheMessage(t *testing.T) {
+	srv := callbacktest.NewServer()
+	defer srv.Close()
+	var runs atomic.Int32
+	slow := func(ctx context.Context, m callback.Message) ([]callback.Output, error) {
+		runs.Add(1)
+		time.Sleep(2500 * time.Millisecond)
+		return nil, nil
+	}
+	w := worker.New(srv.SQSClient(), callback.New(srv.Client()), slow, func(o *worker.Options) {
+		o.QueueURL = srv.QueueURL()
+		o.VisibilityTimeout = 2 * time.Second
+		o.Concurrency = 2 // a free slot, to receive the message again were it visible
+		o.WaitTime = time.Second
+	})
+	tok, _ := srv.StartStep(nil)
+	r := start(t, w)
+	waitFor(t, 10*time.Second, "the step completed and its message deleted", func() bool {
+		st, _ := srv.Step(tok)
+		q := srv.QueueStats()
+		return st.Status != callbacktest.StatusExecuting && q.Visible+q.InFlight == 0
+	})
+	if err := r.stop(); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if st, _ := srv.Step(tok); st.Status != callbacktest.StatusSucceeded || st.Completions != 1 || runs.Load() != 1 {
+		t.Errorf("step %s after %d completions and %d runs, want Succeeded after 1 and 1", st.Status, st.Completions, runs.Load())
+	}
 }
 
 // badProvider is a TracerProvider and a MeterProvider that misbehave as
@@ -420,4 +463,194 @@ func TestMisbehavingProviders(t *testing.T) {
 			e.checkExactlyOnce(callbacktest.StatusSucceeded)
 		})
 	}
+}
+
+// A handler abandoned at HandlerTimeout that returns or panics later
+// changes nothing: its step was failed once as timed out, nothing is
+// reported again, and its panic is not logged as failing the step (it was
+// logged "failing the step", after the step was failed as timed out). The
+// same holds in LambdaHandler, for a step of two records.
+func TestAbandonedHandlerReturnsLater(t *testing.T) {
+	e := newEnv(t)
+	release := make(chan struct{})
+	var returned atomic.Int32
+	late := func(ctx context.Context, m callback.Message) ([]callback.Output, error) {
+		<-release
+		defer returned.Add(1)
+		if m.Arguments["panic"] == true {
+			panic("late panic")
+		}
+		return []callback.Output{callback.MustNewOutput("late", "yes")}, nil
+	}
+	var res results
+	r := start(t, worker.New(e.srv.SQSClient(), e.cb, late, e.fastOptions("w"), func(o *worker.Options) {
+		o.Concurrency = 2
+		o.HandlerTimeout = 50 * time.Millisecond
+		o.OnResult = res.add
+	}))
+	e.srv.StartStep(nil)
+	e.srv.StartStep(map[string]any{"panic": true})
+	waitFor(t, 10*time.Second, "both steps failed", func() bool { return e.allCompleted() && e.queueDrained() })
+	if err := r.stop(); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+
+	var lres results
+	fn := worker.LambdaHandler(e.cb, late, func(o *worker.LambdaOptions) {
+		o.HandlerTimeout = 50 * time.Millisecond
+		o.Logger = e.logger("lambda")
+		o.OnResult = lres.add
+	})
+	tok, arn := e.srv.NewStep()
+	resp := invoke(t, fn, 5*time.Second,
+		record("a", tok, arn, map[string]any{"panic": true}, callbacktest.MessageStatusExecuting),
+		record("b", tok, arn, map[string]any{"panic": true}, callbacktest.MessageStatusExecuting))
+	if ids := listed(resp); len(ids) != 0 {
+		t.Errorf("listed %v", ids)
+	}
+
+	close(release)
+	waitFor(t, 5*time.Second, "the abandoned handlers returned", func() bool { return returned.Load() == 3 })
+	time.Sleep(50 * time.Millisecond) // what a late outcome would do, done
+	e.checkExactlyOnce(callbacktest.StatusFailed)
+	for _, st := range e.srv.Steps() {
+		if st.FailureReason != "handler timed out after 50ms" {
+			t.Errorf("reason %q", st.FailureReason)
+		}
+	}
+	all := append(res.list(), lres.list()...)
+	if len(all) != 4 {
+		t.Errorf("%d results, want 4", len(all))
+	}
+	for _, rr := range all {
+		if rr.Outcome != worker.Failed || !rr.Deleted || !errors.Is(rr.Err, worker.ErrHandlerTimeout) ||
+			rr.Err.Error() != "handler timed out after 50ms" || rr.Status != callback.StatusExecuting || rr.ReceiveCount != 1 {
+			t.Errorf("result %+v", rr)
+		}
+	}
+	logged := e.log.String()
+	if strings.Contains(logged, "panicked; failing the step") || strings.Count(logged, "panicked after its context ended") != 2 {
+		t.Errorf("the late panics are not logged as such:\n%s", logged)
+	}
+}
+
+// slowHistograms is a MeterProvider whose Float64Histograms take d to
+// Record.
+type slowHistograms struct{ d time.Duration }
+
+type slowHistogramMeter struct {
+	metrics.Meter
+	d time.Duration
+}
+
+type slowHistogram struct{ d time.Duration }
+
+func (p slowHistograms) Meter(string, ...metrics.MeterOption) metrics.Meter {
+	return slowHistogramMeter{metrics.NopMeterProvider{}.Meter(""), p.d}
+}
+
+func (m slowHistogramMeter) Float64Histogram(string, ...metrics.InstrumentOption) (metrics.Float64Histogram, error) {
+	return slowHistogram{m.d}, nil
+}
+
+func (h slowHistogram) Record(context.Context, float64, ...metrics.RecordMetricOption) {
+	time.Sleep(h.d)
+}
+
+// A handler that returns within its HandlerTimeout succeeds, however long
+// the telemetry takes afterwards: with a handler.duration histogram that
+// takes 500ms to Record and a HandlerTimeout of 250ms, a handler that
+// returns at once was reported as timed out (the end of its context was
+// read after the histogram's Record).
+func TestHandlerTimeoutNotLengthenedBySlowTelemetry(t *testing.T) {
+	e := newEnv(t)
+	mp := slowHistograms{500 * time.Millisecond}
+	var res results
+	r := start(t, worker.New(e.srv.SQSClient(), e.cb, echo, e.fastOptions("w"), func(o *worker.Options) {
+		o.HandlerTimeout = 250 * time.Millisecond
+		o.MeterProvider = mp
+		o.OnResult = res.add
+	}))
+	e.srv.StartStep(map[string]any{"n": 1})
+	waitFor(t, 10*time.Second, "the step completed", func() bool { return e.allCompleted() && e.queueDrained() })
+	if err := r.stop(); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+
+	var lres results
+	fn := worker.LambdaHandler(e.cb, echo, func(o *worker.LambdaOptions) {
+		o.HandlerTimeout = 250 * time.Millisecond
+		o.MeterProvider = mp
+		o.OnResult = lres.add
+	})
+	tok, arn := e.srv.NewStep()
+	invoke(t, fn, 5*time.Second, record("a", tok, arn, map[string]any{"n": 2}, callbacktest.MessageStatusExecuting))
+	e.checkExactlyOnce(callbacktest.StatusSucceeded)
+	for _, rr := range append(res.list(), lres.list()...) {
+		if rr.Outcome != worker.Succeeded {
+			t.Errorf("result %+v", rr)
+		}
+	}
+}
+
+// panicOnce is an SQS client whose first ReceiveMessage panics.
+type panicOnce struct {
+	*sqs.Client
+	done atomic.Bool
+}
+
+func (p *panicOnce) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, optFns ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
+	if p.done.CompareAndSwap(false, true) {
+		panic("ReceiveMessage")
+	}
+	return p.Client.ReceiveMessage(ctx, in, optFns...)
+}
+
+// The SQS client's own provider cannot hurt the Worker either (the package
+// documentation tells to give it the Worker's): one that returns nil
+// tracers or spans works as none, one whose spans panic is logged, and
+// every step is completed once and its message deleted. A ReceiveMessage
+// that panics is logged and made again. Run crashed on the first
+// ReceiveMessage, with a nil span inside the SDK or the span's panic.
+func TestMisbehavingSQSClientProvider(t *testing.T) {
+	for _, how := range []string{"nil", "nil tracer", "panic"} {
+		t.Run(how, func(t *testing.T) {
+			e := newEnv(t)
+			p := badProvider{how}
+			api := sqs.New(e.srv.SQSClient().Options(), func(o *sqs.Options) { o.TracerProvider = p })
+			var res results
+			r := start(t, worker.New(api, e.cb, echo, e.fastOptions("w"), func(o *worker.Options) {
+				if how != "panic" { // a panicking span of the Worker's in the context fails the calls
+					o.TracerProvider, o.MeterProvider = p, p
+				}
+				o.OnResult = res.add
+			}))
+			for range 3 {
+				e.srv.StartStep(nil)
+			}
+			waitFor(t, 10*time.Second, "every step done", func() bool { return e.allCompleted() && e.queueDrained() })
+			if err := r.stop(); err != nil {
+				t.Fatalf("Run = %v", err)
+			}
+			e.checkExactlyOnce(callbacktest.StatusSucceeded)
+			for _, rr := range res.list() {
+				if rr.Outcome != worker.Succeeded || !rr.Deleted {
+					t.Errorf("result %+v", rr)
+				}
+			}
+		})
+	}
+	t.Run("ReceiveMessage panics", func(t *testing.T) {
+		e := newEnv(t)
+		r := start(t, worker.New(&panicOnce{Client: e.srv.SQSClient()}, e.cb, echo, e.fastOptions("w")))
+		e.srv.StartStep(nil)
+		waitFor(t, 10*time.Second, "the step done", func() bool { return e.allCompleted() && e.queueDrained() })
+		if err := r.stop(); err != nil {
+			t.Fatalf("Run = %v", err)
+		}
+		e.checkExactlyOnce(callbacktest.StatusSucceeded)
+		if !strings.Contains(e.log.String(), "ReceiveMessage panicked") {
+			t.Errorf("the panic is not logged:\n%s", e.log.String())
+		}
+	})
 }

@@ -60,7 +60,11 @@ func goHandler(ctx context.Context, h Handler, msg callback.Message, log *slog.L
 			if v := recover(); v != nil {
 				pe := &PanicError{Value: v, text: msg.Token.Redact(text(v))}
 				res = handled{err: redactError(pe, msg.Token)}
-				log.LogAttrs(ctx, slog.LevelError, "worker: the handler panicked; failing the step", slog.Any("token", msg.Token),
+				what := "worker: the handler panicked; failing the step"
+				if ctx.Err() != nil { // the end of ctx decides the step, not the panic (see engine.work)
+					what = "worker: the handler panicked after its context ended; the panic does not decide its step"
+				}
+				log.LogAttrs(ctx, slog.LevelError, what, slog.Any("token", msg.Token),
 					slog.String("panic", pe.text), slog.String("stack", msg.Token.Redact(string(debug.Stack()))))
 			}
 		}()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -15,6 +16,7 @@ import (
 	"github.com/stepcallback/sagemaker-callback/callback"
 	"github.com/stepcallback/sagemaker-callback/callback/callbacktest"
 	"github.com/stepcallback/sagemaker-callback/callback/worker"
+	"github.com/stepcallback/sagemaker-callback/retry"
 )
 
 // derefErr's Error dereferences its receiver: a typed nil of it panics.
@@ -387,5 +389,87 @@ func TestClientWithoutAPI(t *testing.T) {
 	rr := res.list()[0]
 	if rr.Outcome != worker.Left || !errors.Is(rr.Err, callback.ErrInvalid) || strings.Contains(rr.Err.Error(), "outputs were refused") {
 		t.Errorf("result %+v; want Left with the client's ErrInvalid, not blaming the outputs", rr)
+	}
+}
+
+// panicHandler is a slog.Handler whose every method panics.
+type panicHandler struct{}
+
+func (panicHandler) Enabled(context.Context, slog.Level) bool  { panic("Enabled") }
+func (panicHandler) Handle(context.Context, slog.Record) error { panic("Handle") }
+func (panicHandler) WithAttrs([]slog.Attr) slog.Handler        { panic("WithAttrs") }
+func (panicHandler) WithGroup(string) slog.Handler             { panic("WithGroup") }
+
+// A Logger whose handler panics, the Worker's or the callback client's,
+// crashes nothing and changes no outcome: a step succeeds, a step already
+// completed is settled, a panicking handler fails its step, a malformed
+// message is left. Today's code crashed the process from the Worker's
+// goroutine (and the client's log of a refused report made it Left).
+func TestLoggerPanics(t *testing.T) {
+	e := newEnv(t)
+	bad := slog.New(panicHandler{})
+	cb := callback.New(e.srv.Client(), func(o *callback.Options) {
+		o.Retry = retry.Policy{MaxAttempts: 2, InitialInterval: time.Millisecond, MaxInterval: time.Millisecond}
+		o.Logger = bad
+	})
+	handle := func(ctx context.Context, m callback.Message) ([]callback.Output, error) {
+		if m.Arguments["panic"] == true {
+			panic("boom")
+		}
+		return echo(ctx, m)
+	}
+	want := map[string]worker.Outcome{"ok": worker.Succeeded, "done": worker.Settled, "panic": worker.Failed, "bad": worker.Malformed}
+
+	var res results
+	r := start(t, worker.New(e.srv.SQSClient(), cb, handle, e.fastOptions("w"), func(o *worker.Options) {
+		o.Logger = bad
+		o.OnResult = res.add
+	}))
+	ids := map[string]string{}
+	tok, _ := e.srv.StartStep(map[string]any{"n": 1})
+	ids[tok] = "ok"
+	tok, _ = e.srv.StartStep(map[string]any{"panic": true})
+	ids[tok] = "panic"
+	tok, _ = e.srv.StartStep(map[string]any{"n": 2})
+	if _, err := e.cb.Fail(context.Background(), callback.MustParseToken(tok), callback.Reason{}); err != nil {
+		t.Fatal(err)
+	}
+	ids[tok] = "done"
+	e.srv.SendQueueMessage("not json")
+	waitFor(t, 10*time.Second, "four results", func() bool { return len(res.list()) >= 4 })
+	if err := r.stop(); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	for _, rr := range res.list() {
+		name := ids[rr.Token.Reveal()]
+		if rr.Token.IsZero() {
+			name = "bad"
+		}
+		if rr.Outcome != want[name] {
+			t.Errorf("Worker: %s: %v, want %v (%v)", name, rr.Outcome, want[name], rr.Err)
+		}
+	}
+
+	var lres results
+	fn := worker.LambdaHandler(cb, handle, func(o *worker.LambdaOptions) {
+		o.Logger = bad
+		o.OnResult = lres.add
+	})
+	okTok, okARN := e.srv.NewStep()
+	panicTok, panicARN := e.srv.NewStep()
+	doneTok, doneARN := e.srv.NewStep()
+	if _, err := e.cb.Fail(context.Background(), callback.MustParseToken(doneTok), callback.Reason{}); err != nil {
+		t.Fatal(err)
+	}
+	invoke(t, fn, 5*time.Second,
+		record("ok", okTok, okARN, map[string]any{"n": 1}, callbacktest.MessageStatusExecuting),
+		record("panic", panicTok, panicARN, map[string]any{"panic": true}, callbacktest.MessageStatusExecuting),
+		record("done", doneTok, doneARN, nil, callbacktest.MessageStatusExecuting),
+		rawRecord("bad", "not json"))
+	got := byMessage(lres.list())
+	for name, o := range want {
+		if got[name].Outcome != o {
+			t.Errorf("Lambda: %s: %v, want %v (%v)", name, got[name].Outcome, o, got[name].Err)
+		}
 	}
 }

@@ -53,7 +53,8 @@ type LambdaOptions struct {
 	MaxReceives int
 
 	// Logger gets the outcome of every record, as a Worker's Logger does:
-	// tokens redacted, message bodies never. Nil means slog.Default().
+	// tokens redacted, message bodies never. Nil means slog.Default(). A
+	// panic of its handler is recovered, as for a Worker's.
 	Logger *slog.Logger
 
 	// OnResult, when not nil, is called with the Result of every record of
@@ -125,8 +126,9 @@ type LambdaOptions struct {
 // function returns in time even when a handler ignores its context; that
 // handler's goroutine runs on, and its outcome is dropped. This holds with
 // Lambda's default timeout of 3s, under AWS's Runtime Interface Emulator
-// (TestLambdaEmulator/HandlerOutlivesTimeout), and whatever the spans' End,
-// the Logger and OnResult cost (TestLambdaAnswersInTimeWithSlowTelemetry).
+// (TestLambdaEmulator/HandlerOutlivesTimeout), and whatever the spans'
+// start and End, the instruments, the Logger and OnResult cost
+// (TestLambdaAnswersInTimeWithSlowTelemetry).
 // Without a deadline on ctx, the function waits for every handler, but
 // LambdaOptions.HandlerTimeout still bounds each
 // (TestLambdaHandlerTimeoutAndMaxReceives).
@@ -169,10 +171,14 @@ type batch struct {
 	rctx context.Context // the reports': ends margin/2 before the deadline
 
 	results []Result // one per record, in the batch's order
+	records []events.SQSMessage
+	steps   []*lambdaStep // by record; nil for a malformed one
 
-	// Each record's span (nil without a TracerProvider), and rctx with it.
+	// Each record's span (nil without a TracerProvider), and rctx with it,
+	// once begun (see begin).
 	spans    []safetel.Span
 	spanCtxs []context.Context
+	now      time.Time // when the invocation started
 	cut      time.Time // the handlers' deadline; zero without one
 
 	mu      sync.Mutex
@@ -189,14 +195,21 @@ type lambdaStep struct {
 	receives int              // the highest receive count of its Executing records
 	recs     []int            // its records, by index
 
-	hctx, rctx context.Context // the batch's, with its first record's span
+	// Set by begin, once: the batch's contexts with its first record's
+	// span, and the end of hctx.
+	once       sync.Once
+	hctx, rctx context.Context
+	cancel     context.CancelFunc
 }
 
 // run handles the records and returns the batch's answer.
 func (b *batch) run(ctx context.Context, records []events.SQSMessage) events.SQSEventResponse {
 	b.results = make([]Result, len(records))
 	b.settled = make([]bool, len(records))
-	b.ctx, b.rctx = ctx, ctx
+	b.records, b.steps = records, make([]*lambdaStep, len(records))
+	b.spans = make([]safetel.Span, len(records))
+	b.spanCtxs = make([]context.Context, len(records))
+	b.ctx, b.rctx, b.now = ctx, ctx, time.Now()
 	answerBy := time.Time{} // when the answer must go, done calls or not
 	if deadline, ok := ctx.Deadline(); ok {
 		margin := min(b.margin, time.Until(deadline)/2)
@@ -207,19 +220,13 @@ func (b *batch) run(ctx context.Context, records []events.SQSMessage) events.SQS
 	}
 
 	// Scan the batch: parse every record and group them by step, so that
-	// a stop in the batch is known before any handler starts.
+	// a stop in the batch is known before any handler starts. The records'
+	// telemetry begins on other goroutines (see begin): a slow provider
+	// must not make the answer late.
 	var (
 		steps   []*lambdaStep
 		byToken = make(map[callback.Token]*lambdaStep)
 	)
-	b.spans = make([]safetel.Span, len(records))
-	b.spanCtxs = make([]context.Context, len(records))
-	now := time.Now()
-	for i, rec := range records {
-		b.spanCtxs[i], b.spans[i] = b.eng.tel.start(b.rctx, rec.MessageId)
-		b.eng.tel.received(b.ctx, rec.Attributes, now)
-	}
-	b.eng.tel.hold(b.ctx, int64(len(records)))
 	for i, rec := range records {
 		msg, res, ok := parse(rec.MessageId, rec.Body, rec.Attributes)
 		b.results[i] = res
@@ -228,23 +235,18 @@ func (b *batch) run(ctx context.Context, records []events.SQSMessage) events.SQS
 			b.calls.Add(1)
 			go func() { // as the others' done calls, not waited for past answerBy
 				defer b.calls.Done()
+				b.record(i)
 				b.done(i)
 			}()
 			continue
 		}
 		s := byToken[msg.Token]
 		if s == nil {
-			// The step's handler and report run with its first record's
-			// span, so that their spans (the SDK's among them) nest under it.
-			s = &lambdaStep{tok: msg.Token, rctx: b.spanCtxs[i], hctx: b.spanCtxs[i]}
-			if !b.cut.IsZero() {
-				var cancel context.CancelFunc
-				s.hctx, cancel = context.WithDeadlineCause(s.rctx, b.cut, ErrShutdown)
-				defer cancel()
-			}
+			s = &lambdaStep{tok: msg.Token}
 			byToken[msg.Token] = s
 			steps = append(steps, s)
 		}
+		b.steps[i] = s
 		s.recs = append(s.recs, i)
 		switch {
 		case msg.Status == callback.StatusStopping:
@@ -310,6 +312,8 @@ func (b *batch) run(ctx context.Context, records []events.SQSMessage) events.SQS
 			b.calls.Add(1)
 			go func() {
 				defer b.calls.Done()
+				b.begin(b.steps[i]) // if its step never came to do
+				b.steps[i].cancel()
 				b.done(i)
 			}()
 		}
@@ -340,6 +344,8 @@ func (b *batch) run(ctx context.Context, records []events.SQSMessage) events.SQS
 // do works on one step: the stop's report, or the engine's work (which
 // leaves a step cut at the handlers' deadline unreported: Left).
 func (b *batch) do(s *lambdaStep) {
+	b.begin(s)
+	defer s.cancel()
 	switch {
 	case s.rctx.Err() != nil:
 		// Out of time: listed when the batch answers.
@@ -350,6 +356,31 @@ func (b *batch) do(s *lambdaStep) {
 		out, why := b.eng.work(s.rctx, s.hctx, s.msg, s.receives)
 		b.settle(s, out, why)
 	}
+}
+
+// begin begins the telemetry of a step's records, once: their spans,
+// their age and the messages held, and makes the step's contexts. The
+// step's handler and report run with its first record's span, so that
+// their spans (the SDK's among them) nest under it.
+func (b *batch) begin(s *lambdaStep) {
+	s.once.Do(func() {
+		for _, i := range s.recs {
+			b.record(i)
+		}
+		s.rctx = b.spanCtxs[s.recs[0]]
+		s.hctx, s.cancel = s.rctx, func() {}
+		if !b.cut.IsZero() {
+			s.hctx, s.cancel = context.WithDeadlineCause(s.rctx, b.cut, ErrShutdown)
+		}
+	})
+}
+
+// record begins the telemetry of record i: its span, its age, and one more
+// message held (done counts it out).
+func (b *batch) record(i int) {
+	b.spanCtxs[i], b.spans[i] = b.eng.tel.start(b.rctx, b.records[i].MessageId)
+	b.eng.tel.received(b.ctx, b.records[i].Attributes, b.now)
+	b.eng.tel.hold(b.ctx, 1)
 }
 
 // settle records a step's outcome and the error that explains it for each

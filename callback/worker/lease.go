@@ -99,7 +99,7 @@ func (r *run) extend(ctx context.Context, tok callback.Token, l *lease) {
 		err := w.eng.guard(cctx, tok, "ChangeMessageVisibility", func() error {
 			_, err := w.api.ChangeMessageVisibility(cctx, &sqs.ChangeMessageVisibilityInput{
 				QueueUrl: &w.opts.QueueURL, ReceiptHandle: &rc.handle, VisibilityTimeout: w.visSecs,
-			})
+			}, w.sqsOpt)
 			return err
 		})
 		cancel()

@@ -110,7 +110,7 @@ func (r *run) settle(ctx context.Context, span safetel.Span, tok callback.Token,
 	defer cancel()
 	for _, rc := range l.end() {
 		err := r.w.eng.guard(dctx, tok, "DeleteMessage", func() error {
-			_, err := r.w.api.DeleteMessage(dctx, &sqs.DeleteMessageInput{QueueUrl: &r.w.opts.QueueURL, ReceiptHandle: &rc.handle})
+			_, err := r.w.api.DeleteMessage(dctx, &sqs.DeleteMessageInput{QueueUrl: &r.w.opts.QueueURL, ReceiptHandle: &rc.handle}, r.w.sqsOpt)
 			return err
 		})
 		if err != nil {
@@ -148,7 +148,7 @@ func (r *run) leave(ctx context.Context, tok callback.Token, l *lease, release b
 	defer cancel()
 	for _, rc := range rcs {
 		err := r.w.eng.guard(cctx, tok, "ChangeMessageVisibility", func() error {
-			_, err := r.w.api.ChangeMessageVisibility(cctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: &r.w.opts.QueueURL, ReceiptHandle: &rc.handle, VisibilityTimeout: 0})
+			_, err := r.w.api.ChangeMessageVisibility(cctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: &r.w.opts.QueueURL, ReceiptHandle: &rc.handle, VisibilityTimeout: 0}, r.w.sqsOpt)
 			return err
 		})
 		if err != nil {

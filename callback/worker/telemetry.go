@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go/metrics"
 	"github.com/aws/smithy-go/tracing"
@@ -21,6 +22,7 @@ const scope = "github.com/stepcallback/sagemaker-callback/callback/worker"
 // provider, tracer, span, meter or instrument records nothing, and a panic
 // in one is logged and goes no further.
 type telemetry struct {
+	guard    *safetel.Guard
 	tracer   safetel.Tracer
 	messages safetel.Int64
 	handler  safetel.Float64
@@ -37,6 +39,7 @@ func newTelemetry(tp tracing.TracerProvider, mp metrics.MeterProvider, log *slog
 		return func(o *metrics.InstrumentOptions) { o.UnitLabel, o.Description = unit, description }
 	}
 	return telemetry{
+		guard:    g,
 		tracer:   g.Tracer(tp, scope),
 		messages: m.Int64Counter("callback.worker.messages", opts("{message}", "Messages the worker is done with, by outcome.")),
 		handler:  m.Float64Histogram("callback.worker.handler.duration", opts("s", "Time a handler ran.")),
@@ -58,6 +61,16 @@ func (t *telemetry) start(ctx context.Context, messageID string) (context.Contex
 		o.Properties.Set("messaging.message.id", messageID)
 	})
 	return safetel.WithSpan(ctx, span), span
+}
+
+// sqsSpans is the option given to each SQS call: it makes the SQS client's
+// own tracing safe for the call, as package callback does for the SageMaker
+// client's (the package documentation tells to give both clients the
+// Worker's provider): a nil provider becomes the SDK's no-op one, and any
+// other is wrapped by safetel, so that its nil tracers and spans are no-ops
+// and a panic of its spans is logged and never reaches the SDK.
+func (t *telemetry) sqsSpans(o *sqs.Options) {
+	o.TracerProvider = t.guard.ForSDK(o.TracerProvider)
 }
 
 // duplicate marks the span of a delivery joined to a step already running

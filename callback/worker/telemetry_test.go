@@ -265,3 +265,86 @@ func checkNoToken(t *testing.T, e *env, what string, props map[any]any) {
 		}
 	}
 }
+
+// textRecorder is a TracerProvider that keeps, as text, every span started
+// (its name and properties), property set and event added, and puts its
+// spans in the context as AWS's OpenTelemetry adapter does.
+type textRecorder struct {
+	mu   sync.Mutex
+	text []string
+}
+
+type textSpan struct{ r *textRecorder }
+
+func (r *textRecorder) add(a ...any) {
+	r.mu.Lock()
+	r.text = append(r.text, fmt.Sprint(a...))
+	r.mu.Unlock()
+}
+
+func (r *textRecorder) all() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return strings.Join(r.text, "\n")
+}
+
+func (r *textRecorder) Tracer(string, ...tracing.TracerOption) tracing.Tracer { return r }
+
+func (r *textRecorder) StartSpan(ctx context.Context, name string, opts ...tracing.SpanOption) (context.Context, tracing.Span) {
+	var o tracing.SpanOptions
+	for _, fn := range opts {
+		fn(&o)
+	}
+	r.add("start ", name, " ", o.Properties.Values())
+	s := textSpan{r}
+	return tracing.WithSpan(ctx, s), s
+}
+
+func (s textSpan) Name() string                 { return "" }
+func (s textSpan) Context() tracing.SpanContext { return tracing.SpanContext{} }
+func (s textSpan) AddEvent(name string, opts ...tracing.EventOption) {
+	var o tracing.EventOptions
+	for _, fn := range opts {
+		fn(&o)
+	}
+	s.r.add("event ", name, " ", o.Properties.Values())
+}
+func (s textSpan) SetStatus(tracing.SpanStatus) {}
+func (s textSpan) SetProperty(k, v any)         { s.r.add("property ", k, "=", v) }
+func (s textSpan) End()                         {}
+
+// A report refused with a message that names the token (ResourceNotFound)
+// shows no raw token in any span, the Worker's or the SDK's, whether the
+// SageMaker client, wrapped as callback.API's doc invites, is traced by the
+// same provider or not, under a callback client with no provider of its
+// own.
+func TestRefusedReportSpansShowNoToken(t *testing.T) {
+	for _, traced := range []bool{false, true} {
+		t.Run(fmt.Sprint("SDK traced ", traced), func(t *testing.T) {
+			e := newEnv(t)
+			rec := &textRecorder{}
+			var api callback.API = e.srv.Client()
+			if traced {
+				api = struct{ *sagemaker.Client }{sagemaker.New(e.srv.Client().Options(), func(o *sagemaker.Options) { o.TracerProvider = rec })}
+			}
+			var res results
+			r := start(t, worker.New(e.srv.SQSClient(), callback.New(api), echo, e.fastOptions("w"), func(o *worker.Options) {
+				o.TracerProvider = rec
+				o.OnResult = res.add
+			}))
+			const unknown = "Unknown123"
+			e.srv.SendQueueMessage(callbacktest.StepMessage(unknown, "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/x", nil, callbacktest.MessageStatusExecuting))
+			waitFor(t, 10*time.Second, "a result", func() bool { return len(res.list()) > 0 })
+			if err := r.stop(); err != nil {
+				t.Fatalf("Run = %v", err)
+			}
+			if rr := res.list()[0]; rr.Outcome != worker.Settled || !errors.Is(rr.Err, callback.ErrNotFound) {
+				t.Errorf("result %+v", rr)
+			}
+			all := rec.all()
+			if strings.Contains(all, unknown) || traced != strings.Contains(all, "api.error_message=") {
+				t.Errorf("spans:\n%s", all)
+			}
+		})
+	}
+}

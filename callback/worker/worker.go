@@ -151,7 +151,9 @@ type Options struct {
 	MaxReceives int
 
 	// Logger gets what the Worker does: each outcome, each message left on
-	// the queue and why, each failed SQS call. Nil means slog.Default().
+	// the queue and why, each failed SQS call. Nil means slog.Default(). A
+	// panic of its handler is recovered (the record is dropped): it crashes
+	// nothing and changes no outcome.
 	Logger *slog.Logger
 
 	// TracerProvider, when not nil, gets a span for each message,
@@ -255,6 +257,7 @@ type Worker struct {
 
 	waitSecs, visSecs int32                              // WaitTime and VisibilityTimeout as SQS takes them
 	attributes        []types.MessageSystemAttributeName // asked with each ReceiveMessage
+	sqsOpt            func(*sqs.Options)                 // given to each SQS call: eng.tel.sqsSpans
 	running           atomic.Bool
 }
 
@@ -311,6 +314,7 @@ func New(sqsAPI SQSAPI, cb *callback.Client, h Handler, optFns ...func(*Options)
 	}
 	w.eng = newEngine(cb, h, o.Logger, o.OnResult, o.TracerProvider, o.MeterProvider, o.HandlerTimeout, o.MaxReceives)
 	w.log = w.eng.log
+	w.sqsOpt = w.eng.tel.sqsSpans
 	w.attributes = []types.MessageSystemAttributeName{types.MessageSystemAttributeNameApproximateReceiveCount}
 	if w.eng.tel.age.On() { // the age of a message needs its SentTimestamp
 		w.attributes = append(w.attributes, types.MessageSystemAttributeNameSentTimestamp)
@@ -432,12 +436,17 @@ func (r *run) receive(ctx context.Context, work chan<- *types.Message) error {
 			n++
 		}
 		rctx, cancel := context.WithTimeout(ctx, w.opts.WaitTime+w.opts.CallTimeout)
-		out, err := w.api.ReceiveMessage(rctx, &sqs.ReceiveMessageInput{
-			QueueUrl:                    &w.opts.QueueURL,
-			MaxNumberOfMessages:         int32(n),
-			WaitTimeSeconds:             w.waitSecs,
-			VisibilityTimeout:           w.visSecs,
-			MessageSystemAttributeNames: w.attributes,
+		var out *sqs.ReceiveMessageOutput
+		err := w.eng.guard(rctx, callback.Token{}, "ReceiveMessage", func() error {
+			var err error
+			out, err = w.api.ReceiveMessage(rctx, &sqs.ReceiveMessageInput{
+				QueueUrl:                    &w.opts.QueueURL,
+				MaxNumberOfMessages:         int32(n),
+				WaitTimeSeconds:             w.waitSecs,
+				VisibilityTimeout:           w.visSecs,
+				MessageSystemAttributeNames: w.attributes,
+			}, w.sqsOpt)
+			return err
 		})
 		cancel()
 		now := time.Now()

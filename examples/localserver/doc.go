@@ -153,6 +153,10 @@
 // break shows as \n), each cut after 256 bytes, an error message after 1024,
 // a line after 4096, with the length it had: "…(4194304 bytes in all)". A
 // cut never shows part of a run of letters and digits, and so of a token.
+// A character that is not printable anywhere else in a line (a line break
+// in an error message that echoes a value a client sent, say) is escaped as
+// Go escapes it ("\n", "\x1b"), so that each line is one the server wrote: a
+// client cannot forge a completion line.
 // Every registered step's token, the token a request carries, and any valid
 // token one of the latest 10,000 requests carried, is redacted wherever it
 // appears in a line, echoed error messages included

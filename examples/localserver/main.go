@@ -20,6 +20,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/stepcallback/sagemaker-callback/callback"
@@ -218,8 +219,10 @@ func parse(args []string, stderr io.Writer) (c *config, help bool) {
 		problem = "-args is not a JSON object"
 	case c.opts.RateLimit < 0 || math.IsNaN(c.opts.RateLimit) || math.IsInf(c.opts.RateLimit, 0):
 		problem = fmt.Sprintf("-rate %v is not a finite number of requests a second, at least 0", c.opts.RateLimit)
-	case c.opts.MaxRecords < 0 || c.opts.ReadTimeout <= 0:
-		problem = "-max-records must not be negative, -read-timeout must be positive"
+	case c.opts.MaxRecords < 0:
+		problem = fmt.Sprintf("-max-records %d must not be negative", c.opts.MaxRecords)
+	case c.opts.ReadTimeout <= 0:
+		problem = fmt.Sprintf("-read-timeout %v must be positive", c.opts.ReadTimeout)
 	}
 	seen := make(map[callback.Token]bool)
 	for i, raw := range c.tokens {
@@ -534,7 +537,7 @@ func (r *redactor) describe(req callbacktest.Request) string {
 	if _, err := callback.ParseToken(req.CallbackToken); err == nil {
 		r.add(req.CallbackToken) // a later request may quote it, in a FailureReason say
 	}
-	return clip(r.redact(own(line, req.CallbackToken)), maxLine)
+	return clip(printable(r.redact(own(line, req.CallbackToken))), maxLine)
 }
 
 // completion returns the line that tells a step's completion: its token
@@ -555,7 +558,34 @@ func (r *redactor) completion(token, executionARN, status string, reason *string
 			fmt.Fprintf(&b, " %s=%s", strconv.Quote(clip(own(o.Name, token), maxValue)), strconv.Quote(clip(own(o.Value, token), maxValue)))
 		}
 	}
-	return clip(r.redact(own(b.String(), token)), maxLine)
+	return clip(printable(r.redact(own(b.String(), token))), maxLine)
+}
+
+// printable returns s with each character that is not printable (a line
+// break, an escape, U+2028, a byte of invalid UTF-8) written as Go escapes it
+// ("\n", "\x1b", "\u2028", "\xff"), so that a value a client sent, echoed
+// in an error message, stays on its line: it can neither forge a line of the
+// log (a "completed step" line say) nor drive a terminal.
+func printable(s string) string {
+	ok := func(c rune) bool { return c != utf8.RuneError && unicode.IsPrint(c) }
+	if !strings.ContainsFunc(s, func(c rune) bool { return !ok(c) }) {
+		return s
+	}
+	var b strings.Builder
+	for len(s) > 0 {
+		c, n := utf8.DecodeRuneInString(s)
+		switch {
+		case ok(c):
+			b.WriteString(s[:n])
+		case c == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[0])
+		default:
+			q := strconv.QuoteRune(c) // '\n', '\x1b', '\u2028'
+			b.WriteString(q[1 : len(q)-1])
+		}
+		s = s[n:]
+	}
+	return b.String()
 }
 
 // redacted returns what the log shows for a token: its callback.Token form,

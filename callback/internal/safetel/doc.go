@@ -11,4 +11,7 @@
 // a span the provider put there stays its own type. A span the caller puts
 // in a context for the SDK to find (tracing.WithSpan) should be the
 // provider's own too: WithSpan does that with a Span.
+//
+// Logger does the same for a user's *slog.Logger: a panic of its handler is
+// recovered, and the record dropped.
 package safetel

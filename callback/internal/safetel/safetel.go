@@ -90,6 +90,30 @@ func (g *Guard) Provider(p tracing.TracerProvider) tracing.TracerProvider {
 	return provider{p, g}
 }
 
+// IsNop reports whether p is the SDK's default TracerProvider
+// (tracing.NopTracerProvider), which records nothing.
+func IsNop(p tracing.TracerProvider) bool {
+	switch p.(type) {
+	case tracing.NopTracerProvider, *tracing.NopTracerProvider:
+		return true
+	}
+	return false
+}
+
+// ForSDK returns the TracerProvider to give an SDK client for one call
+// (an optFn's o.TracerProvider) in place of p: the SDK's no-op provider for
+// a nil p (a typed nil included), p itself when it is that no-op provider,
+// and Provider(p) otherwise, so that the SDK's spans cannot hurt.
+func (g *Guard) ForSDK(p tracing.TracerProvider) tracing.TracerProvider {
+	switch {
+	case typednil.Is(p):
+		return tracing.NopTracerProvider{}
+	case IsNop(p):
+		return p
+	}
+	return g.Provider(p)
+}
+
 type provider struct {
 	p tracing.TracerProvider
 	g *Guard

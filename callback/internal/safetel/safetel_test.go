@@ -269,3 +269,66 @@ func TestZeroValues(t *testing.T) {
 		t.Error("zero values are on")
 	}
 }
+
+// panicHandler is a slog.Handler whose every method panics.
+type panicHandler struct{}
+
+func (panicHandler) Enabled(context.Context, slog.Level) bool  { panic("Enabled") }
+func (panicHandler) Handle(context.Context, slog.Record) error { panic("Handle") }
+func (panicHandler) WithAttrs([]slog.Attr) slog.Handler        { panic("WithAttrs") }
+func (panicHandler) WithGroup(string) slog.Handler             { panic("WithGroup") }
+
+// TestLogger: a Logger whose handler panics, or a zero slog.Logger (a nil
+// handler), logs nothing and panics nowhere; a working one logs as before,
+// attributes and groups included; Logger wraps once.
+func TestLogger(t *testing.T) {
+	for name, l := range map[string]*slog.Logger{"panics": slog.New(panicHandler{}), "zero": new(slog.Logger)} {
+		func() {
+			defer func() {
+				if v := recover(); v != nil {
+					t.Errorf("%s: panicked: %v", name, v)
+				}
+			}()
+			log := safetel.Logger(l)
+			log.Info("hello", "k", 1)
+			log.With("a", 1).WithGroup("g").Error("hello")
+			log.LogAttrs(context.Background(), slog.LevelWarn, "hello", slog.Int("k", 1))
+		}()
+	}
+	var buf bytes.Buffer
+	log := safetel.Logger(slog.New(slog.NewTextHandler(&buf, nil)))
+	log.With("a", 1).WithGroup("g").Info("hello", "k", 2)
+	if got := buf.String(); !strings.Contains(got, "msg=hello a=1 g.k=2") {
+		t.Errorf("logged %q", got)
+	}
+	if safetel.Logger(log) != log || safetel.Logger(nil) != nil {
+		t.Error("Logger wraps a Logger of its own again, or a nil one")
+	}
+}
+
+// TestForSDK: what an SDK client gets for one call: the no-op provider for
+// a nil one (a typed nil included), the no-op provider itself, and any
+// other wrapped, whose nil tracer then starts no-op spans.
+func TestForSDK(t *testing.T) {
+	g := &safetel.Guard{}
+	var typedNil *bad
+	for _, p := range []tracing.TracerProvider{nil, typedNil} {
+		if got := g.ForSDK(p); !safetel.IsNop(got) {
+			t.Errorf("ForSDK(%#v) = %#v, want the no-op provider", p, got)
+		}
+	}
+	nop := &tracing.NopTracerProvider{}
+	if got := g.ForSDK(nop); got != tracing.TracerProvider(nop) {
+		t.Errorf("ForSDK(nop) = %#v", got)
+	}
+	got := g.ForSDK(&bad{nilTracer: true})
+	if safetel.IsNop(got) {
+		t.Fatal("ForSDK(a provider) is the no-op provider")
+	}
+	ctx, span := got.Tracer("scope").StartSpan(context.Background(), "op")
+	if ctx == nil || span == nil {
+		t.Errorf("the wrapped provider's nil tracer started %v, %v", ctx, span)
+	}
+	span.SetProperty("k", "v")
+	span.End()
+}
