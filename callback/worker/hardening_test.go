@@ -420,11 +420,6 @@ func TestLoggerPanics(t *testing.T) {
 	}
 	want := map[string]worker.Outcome{"ok": worker.Succeeded, "done": worker.Settled, "panic": worker.Failed, "bad": worker.Malformed}
 
-	var res results
-	r := start(t, worker.New(e.srv.SQSClient(), cb, handle, e.fastOptions("w"), func(o *worker.Options) {
-		o.Logger = bad
-		o.OnResult = res.add
-	}))
 	ids := map[string]string{}
 	tok, _ := e.srv.StartStep(map[string]any{"n": 1})
 	ids[tok] = "ok"
@@ -436,6 +431,13 @@ func TestLoggerPanics(t *testing.T) {
 	}
 	ids[tok] = "done"
 	e.srv.SendQueueMessage("not json")
+	// The Worker starts once "done" is completed: started before, it could
+	// take that step first, and the test's Fail would meet a conflict.
+	var res results
+	r := start(t, worker.New(e.srv.SQSClient(), cb, handle, e.fastOptions("w"), func(o *worker.Options) {
+		o.Logger = bad
+		o.OnResult = res.add
+	}))
 	waitFor(t, 10*time.Second, "four results", func() bool { return len(res.list()) >= 4 })
 	if err := r.stop(); err != nil {
 		t.Fatalf("Run = %v", err)
