@@ -489,12 +489,13 @@ func TestLambdaNoClientOrHandler(t *testing.T) {
 	}
 }
 
-// A batch of ten whose reports each take 50ms returns in about one report's
-// time, not ten: the steps are reported concurrently. (Serially it would
-// take at least 500ms; the bound leaves room for a slow machine.)
+// A batch of ten whose reports each take 200ms returns in about one
+// report's time, not ten: the steps are reported concurrently. (Serially it
+// would take at least 2s; the bound of 1.5s leaves room for a loaded
+// machine under -race.)
 func TestLambdaDelayedReportsConcurrent(t *testing.T) {
 	e := newEnv(t)
-	e.srv.FailRandom(1, callbacktest.Delay(50*time.Millisecond))
+	e.srv.FailRandom(1, callbacktest.Delay(200*time.Millisecond))
 	fn := worker.LambdaHandler(e.cb, echo)
 	var recs []events.SQSMessage
 	for i := range 10 {
@@ -508,8 +509,8 @@ func TestLambdaDelayedReportsConcurrent(t *testing.T) {
 		t.Fatalf("listed %v", got)
 	}
 	e.checkExactlyOnce(callbacktest.StatusSucceeded)
-	if d >= 400*time.Millisecond {
-		t.Errorf("the batch took %v; ten 50ms reports at once should take about 50ms (serially: 500ms)", d)
+	if d >= 1500*time.Millisecond {
+		t.Errorf("the batch took %v; ten 200ms reports at once should take about 200ms (serially: 2s)", d)
 	}
 }
 
