@@ -1,6 +1,10 @@
 package sagemakercallback_test
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -27,9 +31,19 @@ func readmeSection(t *testing.T, heading string) string {
 		t.Fatalf("README.md has no section %q", heading)
 	}
 	s = s[start+1+len(heading):]
-	level := heading[:strings.IndexByte(heading, ' ')+1] // "## "
-	if end := strings.Index(s, "\n"+level); end >= 0 {
-		s = s[:end]
+	level := strings.IndexByte(heading, ' ') // 2 for "## "
+	// The section ends at the next heading of its level or a higher one
+	// (fewer #), outside code blocks, whose comments may start with #.
+	inCode := false
+	for off := 0; off < len(s); {
+		line, _, _ := strings.Cut(s[off:], "\n")
+		if strings.HasPrefix(line, "```") {
+			inCode = !inCode
+		}
+		if n := len(line) - len(strings.TrimLeft(line, "#")); !inCode && n > 0 && n <= level && strings.HasPrefix(line[n:], " ") {
+			return s[:off]
+		}
+		off += len(line) + 1
 	}
 	return s
 }
@@ -327,5 +341,62 @@ func TestReadmeSkipListing(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(kept, "\n"), "CALLBACK_TIMING=1") {
 		t.Errorf("the README's command keeps %q of go test's output, without the skip's reason:\n%s", kept, out)
+	}
+}
+
+// TestReadmeNamesToolTests checks that the README's list of what go test
+// skips names every test that skips itself without Debian's AWS CLI or
+// aws-lambda-rie: a test whose body calls needCLI or findRIE, or names
+// /usr/bin/aws (the list named three of the six AWS CLI tests).
+func TestReadmeNamesToolTests(t *testing.T) {
+	section := readmeSection(t, "### What `go test ./...` skips")
+	markers := []string{"needCLI(t)", "findRIE(t)", `"/usr/bin/aws"`}
+	fset := token.NewFileSet()
+	n := 0
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && path != "." {
+			// Modules of their own (examples/otel, validate/benchcmp) are
+			// not run by this module's go test ./...
+			if _, err := os.Stat(filepath.Join(path, "go.mod")); err == nil || strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir
+			}
+		}
+		if d.IsDir() || !strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		f, err := parser.ParseFile(fset, path, src, 0)
+		if err != nil {
+			return err
+		}
+		for _, decl := range f.Decls {
+			fn, ok := decl.(*ast.FuncDecl)
+			if !ok || fn.Recv != nil || fn.Body == nil || !strings.HasPrefix(fn.Name.Name, "Test") || fn.Name.Name == "TestReadmeNamesToolTests" {
+				continue
+			}
+			body := string(src[fset.Position(fn.Body.Pos()).Offset:fset.Position(fn.Body.End()).Offset])
+			for _, m := range markers {
+				if strings.Contains(body, m) {
+					n++
+					if !strings.Contains(section, "`"+fn.Name.Name+"`") {
+						t.Errorf("%s: %s skips without a tool (%s) and the README's list does not name it", path, fn.Name.Name, m)
+					}
+					break
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 3 {
+		t.Errorf("found %d tests that need a tool, want at least the AWS CLI's and the emulator's", n)
 	}
 }
