@@ -1,11 +1,19 @@
 package sagemakercallback_test
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -23,9 +31,19 @@ func readmeSection(t *testing.T, heading string) string {
 		t.Fatalf("README.md has no section %q", heading)
 	}
 	s = s[start+1+len(heading):]
-	level := heading[:strings.IndexByte(heading, ' ')+1] // "## "
-	if end := strings.Index(s, "\n"+level); end >= 0 {
-		s = s[:end]
+	level := strings.IndexByte(heading, ' ') // 2 for "## "
+	// The section ends at the next heading of its level or a higher one
+	// (fewer #), outside code blocks, whose comments may start with #.
+	inCode := false
+	for off := 0; off < len(s); {
+		line, _, _ := strings.Cut(s[off:], "\n")
+		if strings.HasPrefix(line, "```") {
+			inCode = !inCode
+		}
+		if n := len(line) - len(strings.TrimLeft(line, "#")); !inCode && n > 0 && n <= level && strings.HasPrefix(line[n:], " ") {
+			return s[:off]
+		}
+		off += len(line) + 1
 	}
 	return s
 }
@@ -64,10 +82,15 @@ func offlineGoEnv() []string {
 	return append(os.Environ(), "GOPROXY=off", "GOSUMDB=off", "GOWORK=off", "GOFLAGS=-mod=mod")
 }
 
-// TestReadmeInstall runs the README's Install commands in a new module, as
-// someone would before the module is published: the replace onto this
-// checkout, then go get, then a program that imports package callback builds.
-// Offline: GOPROXY=off, the dependencies come from the module cache.
+// TestReadmeInstall runs the README's Install commands in a new module that
+// imports package callback, as someone would before the module is published:
+// the replace onto this checkout, then go mod tidy; then the program builds.
+// The dependencies come from the module cache. The module proxy is a loopback
+// server that refuses every request, as proxy.golang.org and a direct fetch
+// refuse a module that is not published: GOPROXY=off would hide a command
+// that asks for one (go get of package callback asks for the module
+// github.com/stepcallback/sagemaker-callback/callback, and fails), so the test
+// fails if any request names this module.
 func TestReadmeInstall(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the go command; skipped under -short")
@@ -77,12 +100,23 @@ func TestReadmeInstall(t *testing.T) {
 		t.Fatal(err)
 	}
 	block := blockWith(t, readmeSection(t, "## Install"), "go mod edit -replace")
+	var (
+		mu    sync.Mutex
+		asked []string
+	)
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		asked = append(asked, r.URL.Path)
+		mu.Unlock()
+		http.Error(w, "This module version is not available.", http.StatusForbidden)
+	}))
+	defer proxy.Close()
 	dir := t.TempDir()
 	run := func(args ...string) {
 		t.Helper()
 		cmd := exec.Command(args[0], args[1:]...)
 		cmd.Dir = dir
-		cmd.Env = offlineGoEnv()
+		cmd.Env = append(offlineGoEnv(), "GOPROXY="+proxy.URL)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
 		}
@@ -120,8 +154,15 @@ func main() { fmt.Println(callback.MustParseToken("AbCdE12345")) }
 		n++
 	}
 	if n != 2 {
-		t.Errorf("ran %d commands of README's Install block, want 2 (the replace, the get)", n)
+		t.Errorf("ran %d commands of README's Install block, want 2 (the replace, the tidy)", n)
 	}
+	mu.Lock()
+	for _, p := range asked {
+		if strings.Contains(p, "stepcallback") {
+			t.Errorf("the Install commands asked the module proxy for %s, a module that is not published", p)
+		}
+	}
+	mu.Unlock()
 	run("go", "build", "-o", filepath.Join(dir, "try.exe"), ".")
 	out, err := exec.Command(filepath.Join(dir, "try.exe")).Output()
 	if err != nil || strings.TrimSpace(string(out)) == "" || strings.Contains(string(out), "AbCdE12345") {
@@ -246,5 +287,116 @@ func TestReadmeLambdaMatchesDoc(t *testing.T) {
 		if l = strings.TrimSpace(l); l != "" && !docLines[l] {
 			t.Errorf("README line %q is not in examples/lambda/doc.go", l)
 		}
+	}
+}
+
+// TestReadmeSkipListing runs the README's command that lists what go test
+// skips on one test that skips itself (TestFailOverhead, without
+// CALLBACK_TIMING), and checks that the lines it keeps give the reason: go
+// test -v prints a skip's reason before its "--- SKIP" line, so grep -A1
+// showed the next test's "=== RUN" line instead.
+func TestReadmeSkipListing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the go command; skipped under -short")
+	}
+	block := blockWith(t, readmeSection(t, "### What `go test ./...` skips"), "--- SKIP")
+	if len(block) != 1 {
+		t.Fatalf("the block is %q, want one command", block)
+	}
+	goCmd, grepCmd, ok := strings.Cut(block[0], " | ")
+	if !ok || strings.TrimSpace(goCmd) != "go test -v ./..." {
+		t.Fatalf("the command is %q, want go test -v ./... | grep ...", block[0])
+	}
+	g := strings.Fields(grepCmd)
+	if len(g) < 4 || g[0] != "grep" || g[2] != "-e" || strings.Join(g[3:], " ") != "'--- SKIP'" {
+		t.Fatalf("the grep is %q, want grep -A|-B|-CN -e '--- SKIP'", grepCmd)
+	}
+	var before, after int
+	n, err := strconv.Atoi(g[1][2:])
+	if err != nil {
+		t.Fatalf("grep's context %q: %v", g[1], err)
+	}
+	switch g[1][:2] {
+	case "-A":
+		after = n
+	case "-B":
+		before = n
+	case "-C":
+		before, after = n, n
+	default:
+		t.Fatalf("grep's option %q, want -A, -B or -C", g[1])
+	}
+	cmd := exec.Command("go", "test", "-v", "-count=1", "-run", "^TestFailOverhead$", "./callback/")
+	cmd.Env = append(offlineGoEnv(), "CALLBACK_TIMING=")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("go test: %v\n%s", err, out)
+	}
+	lines := strings.Split(string(out), "\n")
+	var kept []string
+	for i, l := range lines {
+		if strings.Contains(l, "--- SKIP") {
+			kept = append(kept, lines[max(0, i-before):min(len(lines), i+after+1)]...)
+		}
+	}
+	if !strings.Contains(strings.Join(kept, "\n"), "CALLBACK_TIMING=1") {
+		t.Errorf("the README's command keeps %q of go test's output, without the skip's reason:\n%s", kept, out)
+	}
+}
+
+// TestReadmeNamesToolTests checks that the README's list of what go test
+// skips names every test that skips itself without Debian's AWS CLI or
+// aws-lambda-rie: a test whose body calls needCLI or findRIE, or names
+// /usr/bin/aws (the list named three of the six AWS CLI tests).
+func TestReadmeNamesToolTests(t *testing.T) {
+	section := readmeSection(t, "### What `go test ./...` skips")
+	markers := []string{"needCLI(t)", "findRIE(t)", `"/usr/bin/aws"`}
+	fset := token.NewFileSet()
+	n := 0
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && path != "." {
+			// Modules of their own (examples/otel, validate/benchcmp) are
+			// not run by this module's go test ./...
+			if _, err := os.Stat(filepath.Join(path, "go.mod")); err == nil || strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir
+			}
+		}
+		if d.IsDir() || !strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		f, err := parser.ParseFile(fset, path, src, 0)
+		if err != nil {
+			return err
+		}
+		for _, decl := range f.Decls {
+			fn, ok := decl.(*ast.FuncDecl)
+			if !ok || fn.Recv != nil || fn.Body == nil || !strings.HasPrefix(fn.Name.Name, "Test") || fn.Name.Name == "TestReadmeNamesToolTests" {
+				continue
+			}
+			body := string(src[fset.Position(fn.Body.Pos()).Offset:fset.Position(fn.Body.End()).Offset])
+			for _, m := range markers {
+				if strings.Contains(body, m) {
+					n++
+					if !strings.Contains(section, "`"+fn.Name.Name+"`") {
+						t.Errorf("%s: %s skips without a tool (%s) and the README's list does not name it", path, fn.Name.Name, m)
+					}
+					break
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 3 {
+		t.Errorf("found %d tests that need a tool, want at least the AWS CLI's and the emulator's", n)
 	}
 }

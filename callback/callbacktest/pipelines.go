@@ -502,7 +502,7 @@ var executionVariables = map[string]bool{
 // parseStepRef parses "S.OutputParameters['o']" into S and o.
 func parseStepRef(rest string) (step, out, problem string) {
 	step, prop, ok := strings.Cut(rest, ".OutputParameters[")
-	if ok && len(prop) > 4 && (strings.HasPrefix(prop, "'") && strings.HasSuffix(prop, "']") || strings.HasPrefix(prop, `"`) && strings.HasSuffix(prop, `"]`)) {
+	if ok && len(prop) >= len("'o']") && (strings.HasPrefix(prop, "'") && strings.HasSuffix(prop, "']") || strings.HasPrefix(prop, `"`) && strings.HasSuffix(prop, `"]`)) {
 		return step, prop[1 : len(prop)-2], ""
 	}
 	return "", "", fmt.Sprintf("The reference Steps.%s is not one the fake resolves: only Steps.NAME.OutputParameters['OUTPUT'].", rest)

@@ -573,3 +573,26 @@ func TestStopStuckStep(t *testing.T) {
 		t.Errorf("Step %+v: Step keeps the completion's outcome", st)
 	}
 }
+
+// An output parameter named with one character can be referenced: the fake
+// refused Steps.a.OutputParameters['o'] as a reference it does not resolve.
+func TestOneCharacterOutputReference(t *testing.T) {
+	srv := newServer(t)
+	def := `{"Version": "2020-12-01", "Steps": [
+  {"Name": "a", "Type": "Callback", "Arguments": {}, "SqsQueueUrl": "` + srv.QueueURL() + `",
+   "OutputParameters": [{"OutputName": "o", "OutputType": "String"}]},
+  {"Name": "b", "Type": "Callback", "DependsOn": ["a"], "SqsQueueUrl": "` + srv.QueueURL() + `",
+   "Arguments": {"x": {"Get": "Steps.a.OutputParameters['o']"}, "y": {"Get": "Steps.a.OutputParameters[\"o\"]"}}}]}`
+	createPipeline(t, srv, "short", def)
+	startExecution(t, srv, "short")
+	msg := receiveStep(t, srv)
+	if _, err := sendSuccess(t, srv, &sagemaker.SendPipelineExecutionStepSuccessInput{
+		CallbackToken:    aws.String(msg.Token.Reveal()),
+		OutputParameters: []smtypes.OutputParameter{{Name: aws.String("o"), Value: aws.String("v")}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := receiveStep(t, srv).Arguments; got["x"] != "v" || got["y"] != "v" {
+		t.Errorf("step b's arguments %v, want x and y v", got)
+	}
+}

@@ -637,3 +637,37 @@ func TestOptionsDefaults(t *testing.T) {
 		t.Errorf("options %+v", o)
 	}
 }
+
+// Run does not wait at shutdown for a handler that ignores its context: once
+// ShutdownTimeout has passed, it abandons the handler, reports nothing and
+// hands the message back, as the README and the package documentation say.
+func TestShutdownAbandonsHandlerIgnoringContext(t *testing.T) {
+	e := newEnv(t)
+	started, release := make(chan struct{}), make(chan struct{})
+	defer close(release)
+	ignoring := func(ctx context.Context, m callback.Message) ([]callback.Output, error) {
+		close(started)
+		<-release // ignores its context
+		return nil, nil
+	}
+	w := worker.New(e.srv.SQSClient(), e.cb, ignoring, e.fastOptions("w1"), func(o *worker.Options) {
+		o.ShutdownTimeout = 20 * time.Millisecond
+		o.VisibilityTimeout = time.Hour // the message comes back only if handed back
+	})
+	tok, _ := e.srv.StartStep(nil)
+	r := start(t, w)
+	<-started
+	t0 := time.Now()
+	if err := r.stop(); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if d := time.Since(t0); d > 2*time.Second {
+		t.Errorf("Run took %v to return, with its handler still running", d)
+	}
+	if st, _ := e.srv.Step(tok); st.Status != callbacktest.StatusExecuting || st.Completions != 0 {
+		t.Errorf("the shut-down worker reported: %+v", st)
+	}
+	if st := e.srv.QueueStats(); st.Visible != 1 {
+		t.Errorf("the message was not handed back: %+v", st)
+	}
+}

@@ -42,8 +42,9 @@
 // # Output
 //
 // Standard output: a table, one step a line (EXECUTION, STEP, STATUS, AGE,
-// TOKEN and, with -fail, RESULT: failed, settled or error), then the summary
-// line "listed N, failed N, settled N, errors N". Standard error: each error,
+// TOKEN and, with -fail, RESULT: failed, settled or error), or "no waiting
+// step found" when it listed none and met no error, then the summary line
+// "listed N, failed N, settled N, errors N". Standard error: each error,
 // the token redacted.
 //
 // Exit status: 0 when there was no error; 2 for bad flags, an invalid

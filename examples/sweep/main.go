@@ -65,10 +65,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	} else {
 		s.fromDLQ(ctx, sqs.NewFromConfig(cfg))
 	}
-	if s.listed == 0 {
-		fmt.Fprintln(stdout, "no waiting step found")
-	} else {
+	switch {
+	case s.listed > 0:
 		s.table.Flush()
+	case s.errors == 0:
+		// Said only when the listing succeeded: after an error, nothing
+		// says that no step waits.
+		fmt.Fprintln(stdout, "no waiting step found")
 	}
 	fmt.Fprintf(stdout, "listed %d, failed %d, settled %d, errors %d\n", s.listed, s.failed, s.settled, s.errors)
 	if s.errors > 0 {

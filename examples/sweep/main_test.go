@@ -273,6 +273,10 @@ func TestPipelineFail(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "errors 1") || !strings.Contains(errOut, "not found") {
 		t.Errorf("unknown pipeline: exit %d\n%s\n%s", code, out, errOut)
 	}
+	// A listing that failed finds nothing: it does not say that no step waits.
+	if strings.Contains(out, "no waiting step found") {
+		t.Errorf("unknown pipeline: the output says no step waits:\n%s", out)
+	}
 }
 
 // TestPipelineSweepsAtOnce: two sweeps with different reasons, at once:
