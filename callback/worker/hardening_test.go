@@ -305,7 +305,10 @@ func TestMalformedBounded(t *testing.T) {
 	r.stop()
 	deliveries := len(res.list())
 	logged := e.log.String()
-	if deliveries != 6 || len(logged) >= 1024*deliveries {
+	// Each message is delivered twice before it is moved aside, unless a
+	// receive's answer was lost on a loaded machine (the fake counts the
+	// receive, the Worker never sees it): 3 to 6 deliveries.
+	if deliveries < 3 || deliveries > 6 || len(logged) >= 1024*deliveries {
 		t.Errorf("%d bytes of log for %d deliveries", len(logged), deliveries)
 	}
 	if strings.Contains(logged, secret) {
