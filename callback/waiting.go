@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 
+	"github.com/stepcallback/sagemaker-callback/callback/internal/typednil"
 	"github.com/stepcallback/sagemaker-callback/validate"
 )
 
@@ -90,7 +90,7 @@ var stepNamePattern = regexp.MustCompile(`^[A-Za-z0-9\-_]*$`)
 // lists one error per step or execution left out and, last, the error of the
 // call that stopped the listing, if one did (or the refusal).
 func Waiting(ctx context.Context, api WaitingAPI, pipelineName string) ([]WaitingStep, error) {
-	if v := reflect.ValueOf(api); api == nil || v.Kind() == reflect.Pointer && v.IsNil() {
+	if typednil.Is(api) {
 		return nil, errors.Join(fmt.Errorf("callback: Waiting: %w", &validate.Error{Field: "api", Rule: validate.RuleRequired, Len: -1}))
 	}
 	if pipelineName == "" {
