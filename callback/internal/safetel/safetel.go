@@ -182,15 +182,6 @@ func (t Tracer) StartSpan(ctx context.Context, name string, opts ...tracing.Span
 	return t.Start(ctx, name, opts...)
 }
 
-// Span returns s wrapped; a nil s (a typed nil included) gives a Span that
-// does nothing.
-func (g *Guard) Span(s tracing.Span) Span {
-	if typednil.Is(s) {
-		return Span{}
-	}
-	return Span{s, g}
-}
-
 // Span is a span whose methods never panic: the zero Span does nothing, and
 // a panic of the provider's span is logged. It is a tracing.Span.
 type Span struct {
