@@ -175,7 +175,7 @@ func waitingStep(arn ExecutionARN, s types.PipelineExecutionStep) (WaitingStep, 
 		}
 		return WaitingStep{}, err
 	}
-	if err := checkLen("StepName", deref(s.StepName), maxStepNameLen); err != nil {
+	if err := checkStepName(deref(s.StepName)); err != nil {
 		return WaitingStep{}, err
 	}
 	if err := checkLen("Metadata.Callback.SqsQueueUrl", deref(cb.SqsQueueUrl), maxQueueURLLen); err != nil {
@@ -194,16 +194,24 @@ func waitingStep(arn ExecutionARN, s types.PipelineExecutionStep) (WaitingStep, 
 	return w, nil
 }
 
-// checkLen checks that s is valid UTF-8 of at most max code points and,
-// for a StepName, that it matches the model's pattern.
+// checkLen checks that s is valid UTF-8 of at most max code points.
 func checkLen(field, s string, max int) error {
 	switch n := utf8.RuneCountInString(s); {
 	case !utf8.ValidString(s):
 		return &validate.Error{Field: field, Rule: validate.RuleUTF8, Max: max, Len: -1}
 	case n > max:
 		return &validate.Error{Field: field, Rule: validate.RuleLength, Max: max, Len: n}
-	case field == "StepName" && !stepNamePattern.MatchString(s):
-		return &validate.Error{Field: field, Rule: validate.RulePattern, Pattern: stepNamePattern.String(), Max: max, Len: n}
+	}
+	return nil
+}
+
+// checkStepName checks a StepName: its length, and the model's pattern.
+func checkStepName(s string) error {
+	if err := checkLen("StepName", s, maxStepNameLen); err != nil {
+		return err
+	}
+	if !stepNamePattern.MatchString(s) {
+		return &validate.Error{Field: "StepName", Rule: validate.RulePattern, Pattern: stepNamePattern.String(), Max: maxStepNameLen, Len: utf8.RuneCountInString(s)}
 	}
 	return nil
 }
@@ -211,7 +219,7 @@ func checkLen(field, s string, max int) error {
 // stepLabel names a step in an error: by its name when the name is valid,
 // by its position in the execution's list otherwise.
 func stepLabel(name *string, i int) string {
-	if name != nil && checkLen("StepName", *name, maxStepNameLen) == nil {
+	if name != nil && checkStepName(*name) == nil {
 		return "step " + strconv.Quote(*name)
 	}
 	return "step #" + strconv.Itoa(i) + " (its StepName is not valid)"

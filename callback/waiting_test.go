@@ -79,6 +79,7 @@ func TestWaitingRefusesInvalidValues(t *testing.T) {
 			{"StepName":"bad-token","StepStatus":"Executing","Metadata":{"Callback":{"CallbackToken":"SecretBad!"}}},
 			{"StepName":"` + long + `","StepStatus":"Executing","Metadata":{"Callback":{"CallbackToken":"AbCdE12346"}}},
 			{"StepName":"long-queue","StepStatus":"Executing","Metadata":{"Callback":{"CallbackToken":"AbCdE12347","SqsQueueUrl":"` + strings.Repeat("q", 257) + `"}}},
+			{"StepName":"has space","StepStatus":"Executing","Metadata":{"Callback":{"CallbackToken":"AbCdE12340"}}},
 			{"StepName":"train","StepStatus":"Executing","Metadata":{"TrainingJob":{"Arn":"x"}}},
 			{"StepName":"nometa","StepStatus":"Executing"},
 			{"StepName":"finished","StepStatus":"Succeeded","Metadata":{"Callback":{"CallbackToken":"AbCdE12348"}}}]}`,
@@ -95,8 +96,8 @@ func TestWaitingRefusesInvalidValues(t *testing.T) {
 		t.Fatalf("err %v, want ErrInvalid", err)
 	}
 	errs := err.(interface{ Unwrap() []error }).Unwrap()
-	if len(errs) != 5 {
-		t.Errorf("%d errors, want 5:\n%v", len(errs), err)
+	if len(errs) != 6 {
+		t.Errorf("%d errors, want 6:\n%v", len(errs), err)
 	}
 	msg := err.Error()
 	for _, want := range []string{
@@ -105,6 +106,7 @@ func TestWaitingRefusesInvalidValues(t *testing.T) {
 		arn + `one, step "bad-token": invalid Metadata.Callback.CallbackToken: does not match`,
 		arn + `one, step #4 (its StepName is not valid): invalid StepName: length 65`,
 		arn + `one, step "long-queue": invalid Metadata.Callback.SqsQueueUrl: length 257`,
+		arn + `one, step #6 (its StepName is not valid): invalid StepName: does not match the pattern`,
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("the error lacks %q:\n%s", want, msg)
