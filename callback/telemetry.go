@@ -141,7 +141,9 @@ func outcome(ctx context.Context, e *Error) string {
 // SDK's operation span records the service's error message, which may echo
 // the token: exception.message, api.error_message). The spans that the
 // provider puts in the context stay its own: the SDK, and OTel adapters,
-// find them there.
+// find them there. It is safetel's Guard.ForSDK, with the Guard (which
+// carries the call's token) made only for a provider that records, so that
+// an untraced call allocates nothing for it.
 func guardSDKSpans(tok Token, log *slog.Logger) func(*sagemaker.Options) {
 	return func(o *sagemaker.Options) {
 		switch p := o.TracerProvider; {
