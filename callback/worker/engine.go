@@ -152,7 +152,7 @@ func (e *engine) finish(ctx context.Context, tok callback.Token, outs []callback
 			_, err = e.cb.Fail(ctx, tok, callback.ReasonFromError(why))
 		default:
 			_, err = e.cb.Succeed(ctx, tok, outs)
-			if outputsRefused(err) {
+			if errors.Is(err, callback.ErrInvalidOutputs) { // refused before sending
 				why = redactError(fmt.Errorf("worker: the handler's outputs were refused: %w", err), tok)
 				_, err = e.cb.Fail(ctx, tok, callback.ReasonFromError(why))
 			}

@@ -108,7 +108,3 @@ func redactError(err error, tok callback.Token) error {
 // text returns v's text, even when its Error or String method panics
 // (errtext.Value).
 func text(v any) string { return errtext.Value(v) }
-
-// outputsRefused reports whether err, a Succeed's, says that the outputs were
-// refused before anything was sent.
-func outputsRefused(err error) bool { return errors.Is(err, callback.ErrInvalidOutputs) }
