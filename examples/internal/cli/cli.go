@@ -42,11 +42,13 @@ func Report(w io.Writer, err error) int {
 		fmt.Fprintf(w, "error: %v\n", err)
 		return ExitFailed
 	}
-	fmt.Fprintf(w, "error: %v: %s\n  %v\n", c.Err, c.Hint, err)
 	var ce *callback.Error
 	if errors.As(err, &ce) && ce.Attempts == 0 {
-		fmt.Fprintln(w, "  nothing was sent")
+		// The class's hint may say the completion may have been recorded;
+		// the Error's message ends with the hint for nothing sent.
+		fmt.Fprintf(w, "error: %v\n  %v\n  nothing was sent\n", c.Err, err)
 		return ExitUsage
 	}
+	fmt.Fprintf(w, "error: %v: %s\n  %v\n", c.Err, c.Hint, err)
 	return ExitFailed
 }
