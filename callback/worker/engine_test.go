@@ -510,7 +510,11 @@ func TestAbandonedHandlerReturnsLater(t *testing.T) {
 	}
 
 	close(release)
-	waitFor(t, 5*time.Second, "the abandoned handlers returned", func() bool { return returned.Load() == 3 })
+	// A handler's deferred count runs before its panic is recovered and
+	// logged: wait for the two logs too, not for a fixed time after.
+	waitFor(t, 10*time.Second, "the abandoned handlers returned and their late panics logged", func() bool {
+		return returned.Load() == 3 && strings.Count(e.log.String(), "panicked after its context ended") >= 2
+	})
 	time.Sleep(50 * time.Millisecond) // what a late outcome would do, done
 	e.checkExactlyOnce(callbacktest.StatusFailed)
 	for _, st := range e.srv.Steps() {
