@@ -265,13 +265,15 @@ func TestDeleteAfterGrace(t *testing.T) {
 	}
 	var res results
 	r := start(t, worker.New(e.srv.SQSClient(), e.cb, slow, e.fastOptions("w"), func(o *worker.Options) {
-		o.ShutdownTimeout = 150 * time.Millisecond
+		// The report has 450ms of grace after the handler, for a loaded
+		// machine; the delete outlasts the grace's end by far.
+		o.ShutdownTimeout = 500 * time.Millisecond
 		o.VisibilityTimeout = time.Hour // the message comes back only if handed back
 		o.OnResult = res.add
 	}))
 	e.srv.StartStep(nil)
 	<-started
-	e.srv.FailNext(1, callbacktest.Delay(300*time.Millisecond).ForOperation(callbacktest.OpDeleteMessage))
+	e.srv.FailNext(1, callbacktest.Delay(time.Second).ForOperation(callbacktest.OpDeleteMessage))
 	if err := r.stop(); err != nil {
 		t.Fatalf("Run = %v", err)
 	}
