@@ -12,9 +12,9 @@ import (
 	"github.com/stepcallback/sagemaker-callback/callback/internal/typednil"
 )
 
-// This file holds the rules for one message that do not depend on how the
-// message came: running the handler safely, reporting its outcome, and
-// telling what became of the message.
+// This file holds how the engine (engine.go) runs a handler safely: on a
+// goroutine of its own, its panic recovered, and its error read once and
+// redacted.
 
 // PanicError is the error of a handler that panicked: the step is failed
 // with its message as the reason.
