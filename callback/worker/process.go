@@ -15,15 +15,15 @@ import (
 	"github.com/stepcallback/sagemaker-callback/callback/internal/safetel"
 )
 
+// This file is the Worker's front end to the engine: the steps running here
+// (for duplicates and stops), and how a message is settled: deleted, or
+// left on the queue.
+
 // job is a step being worked on by this Worker.
 type job struct {
 	lease  *lease
 	cancel context.CancelCauseFunc
 }
-
-// This file is the Worker's front end to the engine: the steps running here
-// (for duplicates and stops), and how a message is settled: deleted, or
-// left on the queue.
 
 // process handles one message.
 func (r *run) process(m *types.Message) {
