@@ -47,8 +47,8 @@
 // learns why. A handler's error is a result like any other: the Worker
 // reports the step failed, with the error's text as the reason (see
 // Handler), and deletes the message (TestHandlerError). Retrying the work is
-// the handler's business. Outputs that cannot be sent (more than 50) fail the
-// step with why (TestOutputsRefused).
+// the handler's business. Outputs that cannot be sent (a zero Output, or more
+// than 50) fail the step with why (TestOutputsRefused).
 //
 // # Crashing on what a handler does
 //

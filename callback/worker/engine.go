@@ -137,9 +137,9 @@ func (e *engine) work(ctx, hctx context.Context, msg callback.Message, receives 
 // finish reports a step's outcome for tok with ctx: a failure when why is
 // not nil (StoppingReason for ErrStopping, why's text otherwise), a success
 // with outs otherwise. Outputs that the client refuses before sending
-// anything (more than 50) are reported as a failure with why: no retry would
-// make them valid. why's text must be redacted already, as goHandler's is.
-// It returns the step's outcome and the error for Result.Err: the error that
+// anything (a zero Output, or more than 50) are reported as a failure with
+// why: no retry would make them valid. why's text must be redacted already,
+// as goHandler's is. It returns the step's outcome and the error for Result.Err: the error that
 // explains the outcome, or the report's when it did not complete (Left; with
 // the cause of ctx's end first when that cut it) or was refused (Settled).
 func (e *engine) finish(ctx context.Context, tok callback.Token, outs []callback.Output, why error) (Outcome, error) {

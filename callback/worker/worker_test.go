@@ -412,11 +412,16 @@ func TestHandlerError(t *testing.T) {
 	}
 }
 
-// More than 50 outputs cannot be reported: the step is failed with why.
+// More than 50 outputs, or a zero Output, cannot be reported: the step is
+// failed with why.
 func TestOutputsRefused(t *testing.T) {
 	e := newEnv(t)
-	tok, _ := e.srv.StartStep(nil)
+	many, _ := e.srv.StartStep(nil)
+	zero, _ := e.srv.StartStep(map[string]any{"zero": true})
 	h := func(ctx context.Context, m callback.Message) ([]callback.Output, error) {
+		if m.Arguments["zero"] == true {
+			return []callback.Output{{}}, nil
+		}
 		outs := make([]callback.Output, 51)
 		for i := range outs {
 			outs[i] = callback.MustNewOutput("o"+strconv.Itoa(i), "v")
@@ -424,11 +429,13 @@ func TestOutputsRefused(t *testing.T) {
 		return outs, nil
 	}
 	r := start(t, worker.New(e.srv.SQSClient(), e.cb, h, e.fastOptions("w")))
-	waitFor(t, 10*time.Second, "the step failed", func() bool { return e.allCompleted() && e.queueDrained() })
+	waitFor(t, 10*time.Second, "the steps failed", func() bool { return e.allCompleted() && e.queueDrained() })
 	r.stop()
-	st, _ := e.srv.Step(tok)
-	if st.Status != callbacktest.StatusFailed || !strings.Contains(st.FailureReason, "outputs were refused") {
-		t.Errorf("step %+v", st)
+	for _, tok := range []string{many, zero} {
+		st, _ := e.srv.Step(tok)
+		if st.Status != callbacktest.StatusFailed || !strings.Contains(st.FailureReason, "outputs were refused") {
+			t.Errorf("step %+v", st)
+		}
 	}
 }
 
