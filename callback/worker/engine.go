@@ -139,9 +139,10 @@ func (e *engine) work(ctx, hctx context.Context, msg callback.Message, receives 
 // with outs otherwise. Outputs that the client refuses before sending
 // anything (a zero Output, or more than 50) are reported as a failure with
 // why: no retry would make them valid. why's text must be redacted already,
-// as goHandler's is. It returns the step's outcome and the error for Result.Err: the error that
-// explains the outcome, or the report's when it did not complete (Left; with
-// the cause of ctx's end first when that cut it) or was refused (Settled).
+// as goHandler's is. It returns the step's outcome and the error for
+// Result.Err: the error that explains the outcome, or the report's when it
+// did not complete (Left; with the cause of ctx's end first when that cut
+// it) or was refused (Settled).
 func (e *engine) finish(ctx context.Context, tok callback.Token, outs []callback.Output, why error) (Outcome, error) {
 	err := e.guard(ctx, tok, "the report", func() error {
 		var err error
