@@ -7,6 +7,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -249,20 +250,10 @@ type (
 // attributesOf returns a map as both protocols write it.
 func attributesOf(m map[string]string) attributesOut {
 	out := attributesOut{Attributes: m}
-	for _, k := range slices.Sorted(mapKeys(m)) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		out.Attribute = append(out.Attribute, attributeOut{k, m[k]})
 	}
 	return out
-}
-
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 func invalidParameter(msg string) *apiError { return badRequest("InvalidParameterValue", msg) }
@@ -531,7 +522,7 @@ func checkAttrs(in map[string]attrInput) ([]messageAttr, int, *apiError) {
 	}
 	var out []messageAttr
 	size := 0
-	for _, name := range slices.Sorted(mapKeys(in)) {
+	for _, name := range slices.Sorted(maps.Keys(in)) {
 		v := in[name]
 		lower := strings.ToLower(name)
 		switch {
@@ -707,7 +698,7 @@ func (s *Server) createQueue(in *sqsInput) answer {
 			return answer{err: e}
 		}
 		if !next.equal(cur) {
-			return answer{err: &apiError{status: 400, code: "QueueNameExists", query: "QueueAlreadyExists", msg: "A queue already exists with the same name and a different value for attribute(s) " + strings.Join(slices.Sorted(mapKeys(in.Attributes)), ", ")}}
+			return answer{err: &apiError{status: 400, code: "QueueNameExists", query: "QueueAlreadyExists", msg: "A queue already exists with the same name and a different value for attribute(s) " + strings.Join(slices.Sorted(maps.Keys(in.Attributes)), ", ")}}
 		}
 		return answer{out: queueURLOut{QueueURL: q.url}}
 	}
@@ -784,7 +775,7 @@ func (s *Server) applyAttrs(attrs queueAttrs, in map[string]string) (queueAttrs,
 	bad := func(name string) *apiError {
 		return badRequest("InvalidAttributeValue", "Invalid value for the parameter "+name+".")
 	}
-	for _, name := range slices.Sorted(mapKeys(in)) {
+	for _, name := range slices.Sorted(maps.Keys(in)) {
 		v := in[name]
 		num := func(lo, hi int) (int, *apiError) {
 			n, err := strconv.Atoi(v)
