@@ -528,7 +528,7 @@ func TestSQSMaxReceiveCountMakesDeadLetterQueue(t *testing.T) {
 // TestSQSRetention checks that MessageRetentionPeriod deletes messages, in
 // SQS seconds (QueueOptions.Second).
 func TestSQSRetention(t *testing.T) {
-	srv := newServer(t, func(o *callbacktest.Options) { o.Queue.Second = 2 * time.Millisecond })
+	srv := newServer(t, fastQueue) // 60 SQS seconds: 600ms, room for the first check on a loaded machine
 	u := createQueue(t, srv, "short", map[string]string{"MessageRetentionPeriod": "60"})
 	if _, err := srv.SQSClient().SendMessage(ctxT(t), &sqs.SendMessageInput{QueueUrl: aws.String(u), MessageBody: aws.String("x")}); err != nil {
 		t.Fatal(err)
@@ -536,7 +536,7 @@ func TestSQSRetention(t *testing.T) {
 	if got := queueAttrs(t, srv, u, types.QueueAttributeNameApproximateNumberOfMessages); got["ApproximateNumberOfMessages"] != "1" {
 		t.Errorf("at once: %v", got)
 	}
-	time.Sleep(150 * time.Millisecond) // 75 SQS seconds
+	time.Sleep(750 * time.Millisecond) // 75 SQS seconds
 	if got := queueAttrs(t, srv, u, types.QueueAttributeNameApproximateNumberOfMessages); got["ApproximateNumberOfMessages"] != "0" {
 		t.Errorf("after the retention period: %v", got)
 	}
