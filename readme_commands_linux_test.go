@@ -4,7 +4,6 @@ package sagemakercallback_test
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"math/rand/v2"
 	"net"
@@ -341,21 +340,3 @@ var (
 	addrsMu    sync.Mutex
 	addrsGiven = map[string]bool{}
 )
-
-// syncBuffer is a bytes.Buffer for several writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}

@@ -1,6 +1,7 @@
 package sagemakercallback_test
 
 import (
+	"bytes"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -399,4 +400,22 @@ func TestReadmeNamesToolTests(t *testing.T) {
 	if n < 3 {
 		t.Errorf("found %d tests that need a tool, want at least the AWS CLI's and the emulator's", n)
 	}
+}
+
+// syncBuffer is a bytes.Buffer for several writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
