@@ -481,24 +481,26 @@ func wanted(name string, asked []string) bool {
 	return false
 }
 
-// checkBody checks a message body as SQS does: present, valid UTF-8 of the
-// characters XML allows (invalid UTF-8 is refused, not read as U+FFFD).
+// checkBody checks a message body as SQS does: present, and text SQS
+// allows (see checkText).
 func checkBody(body *string) *apiError {
 	if body == nil || *body == "" {
 		return missingParameter("MessageBody")
 	}
-	if c, ok := surrogateIn(*body); ok {
-		return invalidChar(c, "the message body")
-	}
-	if !utf8.ValidString(*body) {
-		return badRequest("InvalidMessageContents", "Invalid binary character was found in the message body: the body is not valid UTF-8")
-	}
-	return checkChars(*body, "the message body")
+	return checkText(*body, "the message body")
 }
 
-// checkChars refuses the characters outside #x9 | #xA | #xD | #x20 to
-// #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF.
-func checkChars(s, where string) *apiError {
+// checkText checks a message body or an attribute's value, named by where,
+// as SQS does: valid UTF-8 (invalid UTF-8 is refused, not read as U+FFFD;
+// a lone surrogate is named as SQS names it) of the characters XML allows,
+// #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF.
+func checkText(s, where string) *apiError {
+	if c, ok := surrogateIn(s); ok {
+		return invalidChar(c, where)
+	}
+	if !utf8.ValidString(s) {
+		return badRequest("InvalidMessageContents", "Invalid binary character was found in "+where+": it is not valid UTF-8")
+	}
 	for _, c := range s {
 		if !(c == 0x9 || c == 0xA || c == 0xD || c >= 0x20 && c <= 0xD7FF || c >= 0xE000 && c <= 0xFFFD || c >= 0x10000 && c <= 0x10FFFF) {
 			return invalidChar(c, where)
@@ -540,13 +542,7 @@ func checkAttrs(in map[string]attrInput) ([]messageAttr, int, *apiError) {
 				return nil, 0, invalidParameter("The message attribute '" + name + "' with type '" + baseType(a.dataType) + "' must use field 'String'.")
 			}
 			a.str = *v.StringValue
-			if c, ok := surrogateIn(a.str); ok {
-				return nil, 0, invalidChar(c, "the message attribute '"+name+"'")
-			}
-			if !utf8.ValidString(a.str) {
-				return nil, 0, badRequest("InvalidMessageContents", "Invalid binary character was found in the message attribute '"+name+"': the value is not valid UTF-8")
-			}
-			if e := checkChars(a.str, "the message attribute '"+name+"'"); e != nil {
+			if e := checkText(a.str, "the message attribute '"+name+"'"); e != nil {
 				return nil, 0, e
 			}
 			if _, err := strconv.ParseFloat(a.str, 64); baseType(a.dataType) == "Number" && err != nil {
