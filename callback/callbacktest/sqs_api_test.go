@@ -194,10 +194,15 @@ func TestSQSInvalidUTF8Refused(t *testing.T) {
 			t.Errorf("%v: %+v", form, q)
 		}
 	}
-	q := query(t, srv, url.Values{"Action": {"SendMessageBatch"}, "QueueUrl": {srv.QueueURL()},
+	// In a batch, the entry fails, not the call.
+	resp, body := queryPost(t, srv, url.Values{"Action": {"SendMessageBatch"}, "QueueUrl": {srv.QueueURL()},
 		"SendMessageBatchRequestEntry.1.Id": {"bad"}, "SendMessageBatchRequestEntry.1.MessageBody": {"\xff"},
-		"SendMessageBatchRequestEntry.2.Id": {"good"}, "SendMessageBatchRequestEntry.2.MessageBody": {"fine"}}, 200)
-	_ = q
+		"SendMessageBatchRequestEntry.2.Id": {"good"}, "SendMessageBatchRequestEntry.2.MessageBody": {"fine"}})
+	parseQuery(t, resp, body, 200)
+	if !strings.Contains(body, "<BatchResultErrorEntry><Id>bad</Id><SenderFault>true</SenderFault><Code>InvalidMessageContents</Code>") ||
+		!strings.Contains(body, "<SendMessageBatchResultEntry><Id>good</Id>") {
+		t.Errorf("SendMessageBatch: %s", body)
+	}
 	msgs := srv.QueueMessages()
 	if len(msgs) != 1 || msgs[0].Body != "fine" {
 		t.Fatalf("queue holds %+v", msgs)
