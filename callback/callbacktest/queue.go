@@ -129,22 +129,21 @@ func baseType(dataType string) string {
 	return t
 }
 
-// md5OfAttrs returns the MD5OfMessageAttributes of attrs, as SQS computes
-// it: over the attributes sorted by name, for each the name, the data type
-// (each as a 4-byte big-endian length and its bytes), one byte (1 for String
-// and Number, 2 for Binary) and the value (length and bytes). "" for none.
+// md5OfAttrs returns the MD5OfMessageAttributes of attrs, sorted by name as
+// a message keeps them, as SQS computes it: for each attribute in that
+// order, the name, the data type (each as a 4-byte big-endian length and its
+// bytes), one byte (1 for String and Number, 2 for Binary) and the value
+// (length and bytes). "" for none.
 func md5OfAttrs(attrs []messageAttr) string {
 	if len(attrs) == 0 {
 		return ""
 	}
-	sorted := slices.Clone(attrs)
-	slices.SortFunc(sorted, func(a, b messageAttr) int { return strings.Compare(a.name, b.name) })
 	h := md5.New()
 	field := func(b []byte) {
 		_ = binary.Write(h, binary.BigEndian, uint32(len(b)))
 		h.Write(b)
 	}
-	for _, a := range sorted {
+	for _, a := range attrs {
 		field([]byte(a.name))
 		field([]byte(a.dataType))
 		if a.binary() {
