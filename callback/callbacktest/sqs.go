@@ -767,7 +767,7 @@ var (
 // applyAttrs returns attrs with the attributes of a CreateQueue or
 // SetQueueAttributes request applied, checked as SQS checks them.
 func (s *Server) applyAttrs(attrs queueAttrs, in map[string]string) (queueAttrs, *apiError) {
-	attrs.other = cloneMap(attrs.other)
+	attrs.other = maps.Clone(attrs.other)
 	bad := func(name string) *apiError {
 		return badRequest("InvalidAttributeValue", "Invalid value for the parameter "+name+".")
 	}
@@ -848,33 +848,9 @@ func (s *Server) parseRedrive(v string) (*redrivePolicy, *apiError) {
 
 // equal reports whether two queues' attributes are the same.
 func (a queueAttrs) equal(b queueAttrs) bool {
-	same := a.visibility == b.visibility && a.retention == b.retention && a.delay == b.delay && a.wait == b.wait && a.maxSize == b.maxSize
-	switch {
-	case a.redrive == nil || b.redrive == nil:
-		same = same && a.redrive == b.redrive
-	default:
-		same = same && *a.redrive == *b.redrive
-	}
-	if len(a.other) != len(b.other) {
-		return false
-	}
-	for k, v := range a.other {
-		if w, ok := b.other[k]; !ok || w != v {
-			return false
-		}
-	}
-	return same
-}
-
-func cloneMap(m map[string]string) map[string]string {
-	if m == nil {
-		return nil
-	}
-	c := make(map[string]string, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
+	sameRedrive := a.redrive == b.redrive || a.redrive != nil && b.redrive != nil && *a.redrive == *b.redrive
+	return a.visibility == b.visibility && a.retention == b.retention && a.delay == b.delay && a.wait == b.wait &&
+		a.maxSize == b.maxSize && sameRedrive && maps.Equal(a.other, b.other)
 }
 
 func (s *Server) setQueueAttributes(q *queue, in *sqsInput) answer {
@@ -932,9 +908,7 @@ func getQueueAttributes(q *queue, in *sqsInput) answer {
 			MaxReceiveCount     int    `json:"maxReceiveCount"`
 		}{rp.deadLetterARN, rp.maxReceives}))
 	}
-	for k, v := range a.other {
-		values[k] = v
-	}
+	maps.Copy(values, a.other)
 	out := make(map[string]string)
 	for k, v := range values {
 		if slices.Contains(names, "All") || slices.Contains(names, k) {
