@@ -474,29 +474,23 @@ func resolveRef(ref string, e *execution, started map[string]*execStep) (any, st
 		}
 		return nil, fmt.Sprintf("Step %s did not send the output parameter '%s' that %s references.", name, out, ref)
 	case "Execution":
-		switch rest {
-		case "PipelineExecutionArn":
-			return e.arn, ""
-		case "PipelineExecutionId":
-			return e.arn[strings.LastIndexByte(e.arn, '/')+1:], ""
-		case "PipelineName":
-			return e.p.name, ""
-		case "PipelineArn":
-			return e.p.arn, ""
-		case "StartDateTime":
-			return e.created.UTC().Format(time.RFC3339), ""
-		case "CurrentDateTime":
-			return time.Now().UTC().Format(time.RFC3339), ""
+		if value := executionVariables[rest]; value != nil {
+			return value(e), ""
 		}
 	}
 	return nil, fmt.Sprintf("The reference %s cannot be resolved.", ref)
 }
 
-// executionVariables are the names of the execution a Get reference
-// "Execution.NAME" may give (see resolveRef).
-var executionVariables = map[string]bool{
-	"PipelineExecutionArn": true, "PipelineExecutionId": true, "PipelineName": true,
-	"PipelineArn": true, "StartDateTime": true, "CurrentDateTime": true,
+// executionVariables are the values of the Get references "Execution.NAME"
+// of an execution, by NAME: the ones resolveRef resolves, and so the ones
+// parseDefinition accepts.
+var executionVariables = map[string]func(e *execution) string{
+	"PipelineExecutionArn": func(e *execution) string { return e.arn },
+	"PipelineExecutionId":  func(e *execution) string { return e.arn[strings.LastIndexByte(e.arn, '/')+1:] },
+	"PipelineName":         func(e *execution) string { return e.p.name },
+	"PipelineArn":          func(e *execution) string { return e.p.arn },
+	"StartDateTime":        func(e *execution) string { return e.created.UTC().Format(time.RFC3339) },
+	"CurrentDateTime":      func(*execution) string { return time.Now().UTC().Format(time.RFC3339) },
 }
 
 // parseStepRef parses "S.OutputParameters['o']" into S and o.
@@ -631,7 +625,7 @@ func parseDefinition(text string) (*definition, string) {
 			switch {
 			case problem != "":
 			case kind == "Parameters" && params[rest]:
-			case kind == "Execution" && executionVariables[rest]:
+			case kind == "Execution" && executionVariables[rest] != nil:
 			case kind == "Steps":
 				name, _, perr := parseStepRef(rest)
 				switch {
