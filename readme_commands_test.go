@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -189,12 +190,12 @@ func TestReadmeBuildOutputs(t *testing.T) {
 		for _, l := range b {
 			l, _, _ = strings.Cut(l, "#")
 			args := strings.Fields(l)
-			i := indexOf(args, "build")
+			i := slices.Index(args, "build")
 			if i < 1 || args[i-1] != "go" {
 				continue
 			}
 			n++
-			o := indexOf(args, "-o")
+			o := slices.Index(args, "-o")
 			if o < 0 {
 				if !strings.HasSuffix(args[len(args)-1], "...") {
 					t.Errorf("%q writes its binary into the current directory", l)
@@ -218,15 +219,6 @@ func TestReadmeBuildOutputs(t *testing.T) {
 	if n < 3 {
 		t.Errorf("found %d go build commands in README.md; want the first build's, the deploy's and the local try's", n)
 	}
-}
-
-func indexOf(s []string, v string) int {
-	for i, x := range s {
-		if x == v {
-			return i
-		}
-	}
-	return -1
 }
 
 // TestReadmeOtelVersions checks that the versions the README names for
