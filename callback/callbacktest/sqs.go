@@ -563,27 +563,27 @@ func checkAttrs(in map[string]attrInput) ([]messageAttr, int, *apiError) {
 }
 
 // newMessage checks the members of a message to send on q, and returns its
-// attributes, its delay and its size.
-func newMessage(q *queue, body *string, delaySeconds *int, attrsIn map[string]attrInput) ([]messageAttr, int, int, *apiError) {
+// attributes and its delay.
+func newMessage(q *queue, body *string, delaySeconds *int, attrsIn map[string]attrInput) ([]messageAttr, int, *apiError) {
 	if e := checkBody(body); e != nil {
-		return nil, 0, 0, e
+		return nil, 0, e
 	}
 	attrs, size, e := checkAttrs(attrsIn)
 	if e != nil {
-		return nil, 0, 0, e
+		return nil, 0, e
 	}
 	q.mu.Lock()
 	qa := q.attrs
 	q.mu.Unlock()
 	if size += len(*body); size > qa.maxSize {
-		return nil, 0, 0, invalidParameter(fmt.Sprintf("One or more parameters are invalid. Reason: Message must be shorter than %d bytes.", qa.maxSize))
+		return nil, 0, invalidParameter(fmt.Sprintf("One or more parameters are invalid. Reason: Message must be shorter than %d bytes.", qa.maxSize))
 	}
 	delay, e := intParam(delaySeconds, "DelaySeconds", qa.delay, 0, 900, "DelaySeconds must be >= 0 and <= 900.")
-	return attrs, delay, size, e
+	return attrs, delay, e
 }
 
 func sendMessage(q *queue, in *sqsInput) answer {
-	attrs, delay, _, e := newMessage(q, in.MessageBody, in.DelaySeconds, in.MessageAttributes)
+	attrs, delay, e := newMessage(q, in.MessageBody, in.DelaySeconds, in.MessageAttributes)
 	if e != nil {
 		return answer{err: e}
 	}
@@ -634,7 +634,7 @@ func batch(q *queue, op string, in *sqsInput) answer {
 		case opSendMessageBatch:
 			var attrs []messageAttr
 			var delay int
-			if attrs, delay, _, e = newMessage(q, en.MessageBody, en.DelaySeconds, en.MessageAttributes); e == nil {
+			if attrs, delay, e = newMessage(q, en.MessageBody, en.DelaySeconds, en.MessageAttributes); e == nil {
 				m := q.sendWithAttributes(*en.MessageBody, delay, attrs)
 				id, ok.MessageID, ok.MD5OfMessageBody, ok.MD5OfMessageAttributes = m.id, m.id, m.md5, m.md5Attrs
 			}
