@@ -337,7 +337,7 @@ func (s *Server) dispatch(sends []pendingSend) {
 		ps := sends[0]
 		sends = sends[1:]
 		if q, ok := s.queueByURL(ps.es.queueURL); ok {
-			q.send(ps.body, 0)
+			q.send(ps.body, 0, nil)
 			continue
 		}
 		s.mu.Lock()

@@ -317,8 +317,7 @@ func (s *Server) QueueURL() string { return s.queue.url }
 // request, as SendMessage would, and returns its MessageId. It does not check
 // the body. Tests use it to put a message of their own, a malformed one, say.
 func (s *Server) SendQueueMessage(body string) (messageID string) {
-	id, _ := s.queue.send(body, 0)
-	return id
+	return s.queue.send(body, 0, nil).id
 }
 
 // QueueMessages returns copies of every message sent to the fake queue (the
@@ -378,15 +377,9 @@ func (q *queue) broadcast() {
 	q.changed = make(chan struct{})
 }
 
-// send puts a message on the queue and returns its id and the MD5 of its body.
-func (q *queue) send(body string, delay int) (id, md5sum string) {
-	m := q.sendWithAttributes(body, delay, nil)
-	return m.id, m.md5
-}
-
-// sendWithAttributes puts a message with message attributes on the queue and
-// returns it. The caller checked them.
-func (q *queue) sendWithAttributes(body string, delay int, attrs []messageAttr) *message {
+// send puts a message with message attributes (none: nil) on the queue,
+// delayed by delay SQS seconds, and returns it. The caller checked them.
+func (q *queue) send(body string, delay int, attrs []messageAttr) *message {
 	sum := md5.Sum([]byte(body))
 	attrs = slices.Clone(attrs)
 	slices.SortFunc(attrs, func(a, b messageAttr) int { return strings.Compare(a.name, b.name) })

@@ -587,7 +587,7 @@ func sendMessage(q *queue, in *sqsInput) answer {
 	if e != nil {
 		return answer{err: e}
 	}
-	m := q.sendWithAttributes(*in.MessageBody, delay, attrs)
+	m := q.send(*in.MessageBody, delay, attrs)
 	return answer{out: sendOut{MD5OfMessageBody: m.md5, MD5OfMessageAttributes: m.md5Attrs, MessageID: m.id}, ids: []string{m.id}}
 }
 
@@ -635,7 +635,7 @@ func batch(q *queue, op string, in *sqsInput) answer {
 			var attrs []messageAttr
 			var delay int
 			if attrs, delay, e = newMessage(q, en.MessageBody, en.DelaySeconds, en.MessageAttributes); e == nil {
-				m := q.sendWithAttributes(*en.MessageBody, delay, attrs)
+				m := q.send(*en.MessageBody, delay, attrs)
 				id, ok.MessageID, ok.MD5OfMessageBody, ok.MD5OfMessageAttributes = m.id, m.id, m.md5, m.md5Attrs
 			}
 		case opDeleteMessageBatch:
