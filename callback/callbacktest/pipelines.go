@@ -219,13 +219,13 @@ func (s *Server) advance(e *execution) []pendingSend {
 				continue
 			}
 			args, problem := resolve(ds.arguments, e, started)
-			es := s.startStep(e, ds, s.newToken(), nil)
+			arguments, _ := args.(map[string]any) // nil with a problem
+			es := s.startStep(e, ds, s.newToken(), arguments)
 			started[ds.name] = es
 			if problem != "" {
 				s.failStep(es, problem)
 				continue
 			}
-			es.arguments = args.(map[string]any)
 			sends = append(sends, pendingSend{es, StepMessage(es.token, e.arn, es.arguments, MessageStatusExecuting)})
 		}
 	}
