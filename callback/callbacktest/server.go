@@ -156,7 +156,7 @@ type Request struct {
 	StatusCode   int    // the HTTP status of the answer
 	ErrorCode    string // the error code of the answer as SDKs report it (SQS's query code), "" on success
 	ErrorMessage string // the error message of the answer
-	ExecutionARN string // the ARN of the answer, "" for an error
+	ExecutionARN string // the pipeline execution's ARN the answer is about, "" for an error or an answer about none (CreatePipeline, ListPipelineExecutions, SQS)
 	Fault        Fault  // the fault the request met, without its aim; the zero Fault when none
 	Completed    bool   // this request completed the step
 	Replayed     bool   // this request was answered from an earlier completion with its ClientRequestToken
