@@ -88,6 +88,7 @@ type execution struct {
 	status                   string // StatusExecuting, statusStopping, statusStopped, StatusFailed or StatusSucceeded
 	failed                   bool   // a step failed: no other step starts
 	created, modified        time.Time
+	now                      func() time.Time // the server's clock, Options.Now
 	params                   map[string]any
 	steps                    []*execStep // in the order they started
 }
@@ -163,7 +164,7 @@ func (s *Server) newExecution(p *pipeline, params map[string]any, displayName, d
 	e := &execution{
 		arn: p.arn + "/execution/" + id, p: p, status: StatusExecuting,
 		displayName: displayName, description: description,
-		created: now, modified: now, params: params,
+		created: now, modified: now, now: s.opts.Now, params: params,
 	}
 	if e.displayName == "" {
 		e.displayName = fmt.Sprintf("execution-%d", now.UnixMilli())
@@ -490,7 +491,7 @@ var executionVariables = map[string]func(e *execution) string{
 	"PipelineName":         func(e *execution) string { return e.p.name },
 	"PipelineArn":          func(e *execution) string { return e.p.arn },
 	"StartDateTime":        func(e *execution) string { return e.created.UTC().Format(time.RFC3339) },
-	"CurrentDateTime":      func(*execution) string { return time.Now().UTC().Format(time.RFC3339) },
+	"CurrentDateTime":      func(e *execution) string { return e.now().UTC().Format(time.RFC3339) },
 }
 
 // parseStepRef parses "S.OutputParameters['o']" into S and o.
