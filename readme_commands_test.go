@@ -1,6 +1,7 @@
 package sagemakercallback_test
 
 import (
+	"bytes"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -11,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -188,12 +190,12 @@ func TestReadmeBuildOutputs(t *testing.T) {
 		for _, l := range b {
 			l, _, _ = strings.Cut(l, "#")
 			args := strings.Fields(l)
-			i := indexOf(args, "build")
+			i := slices.Index(args, "build")
 			if i < 1 || args[i-1] != "go" {
 				continue
 			}
 			n++
-			o := indexOf(args, "-o")
+			o := slices.Index(args, "-o")
 			if o < 0 {
 				if !strings.HasSuffix(args[len(args)-1], "...") {
 					t.Errorf("%q writes its binary into the current directory", l)
@@ -217,15 +219,6 @@ func TestReadmeBuildOutputs(t *testing.T) {
 	if n < 3 {
 		t.Errorf("found %d go build commands in README.md; want the first build's, the deploy's and the local try's", n)
 	}
-}
-
-func indexOf(s []string, v string) int {
-	for i, x := range s {
-		if x == v {
-			return i
-		}
-	}
-	return -1
 }
 
 // TestReadmeOtelVersions checks that the versions the README names for
@@ -399,4 +392,22 @@ func TestReadmeNamesToolTests(t *testing.T) {
 	if n < 3 {
 		t.Errorf("found %d tests that need a tool, want at least the AWS CLI's and the emulator's", n)
 	}
+}
+
+// syncBuffer is a bytes.Buffer for several writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }

@@ -4,10 +4,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -27,20 +25,7 @@ func TestReadmeStuckSteps(t *testing.T) {
 	if _, err := os.Stat(awsCLI); err != nil {
 		t.Skipf("%s is not installed (apt-get install awscli)", awsCLI)
 	}
-	readme, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	section := string(readme)
-	start := strings.Index(section, "## Steps that wait forever")
-	if start < 0 {
-		t.Fatal("README.md has no section on stuck steps")
-	}
-	block := regexp.MustCompile("(?s)```sh\n(.*?)```").FindStringSubmatch(section[start:])
-	if block == nil {
-		t.Fatal("the section has no sh block")
-	}
-	lines := strings.Split(strings.TrimSpace(block[1]), "\n")
+	lines := blockWith(t, readmeSection(t, "## Steps that wait forever"), "go run ./examples/localserver")
 	first, _, _ := strings.Cut(lines[0], "#")
 	serverArgs, ok := strings.CutPrefix(strings.TrimSpace(first), "go run ./examples/localserver ")
 	if !ok {
@@ -55,7 +40,7 @@ func TestReadmeStuckSteps(t *testing.T) {
 
 	args := strings.Fields(strings.ReplaceAll(serverArgs, "127.0.0.1:8080", "127.0.0.1:0"))
 	server := exec.Command(filepath.Join(bin, "localserver"), args...)
-	var serverOut, serverLog lockedOutput
+	var serverOut, serverLog syncBuffer
 	server.Stdout, server.Stderr = &serverOut, &serverLog
 	if err := server.Start(); err != nil {
 		t.Fatal(err)
@@ -119,23 +104,4 @@ func TestReadmeStuckSteps(t *testing.T) {
 			t.Errorf("the output shows a raw token")
 		}
 	}
-}
-
-// lockedOutput is a strings.Builder safe for a process's output and a test's
-// reads at once.
-type lockedOutput struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *lockedOutput) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *lockedOutput) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

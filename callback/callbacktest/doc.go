@@ -1,11 +1,12 @@
 // Package callbacktest is a local SageMaker and SQS for tests: an in-memory
 // server on a loopback address that answers SendPipelineExecutionStepFailure
 // and SendPipelineExecutionStepSuccess as AWS does, is the SQS queue that
-// callback steps send their messages to, and runs pipelines of callback
-// steps (CreatePipeline, StartPipelineExecution, StopPipelineExecution and
-// the calls that list executions and their steps). The real AWS SDK clients (Client, SQSClient), other SDKs and
-// the AWS CLI (with --endpoint-url) talk to it over HTTP. It is to callback
-// steps what net/http/httptest is to an HTTP server.
+// callback steps send their messages to, and runs pipelines of callback steps
+// (CreatePipeline, StartPipelineExecution, StopPipelineExecution and the
+// calls that list executions and their steps). The real AWS SDK clients
+// (Client, SQSClient), other SDKs and the AWS CLI (with --endpoint-url) talk
+// to it over HTTP. It is to callback steps what net/http/httptest is to an
+// HTTP server.
 //
 //	func TestWorker(t *testing.T) {
 //		srv := callbacktest.NewServer()
@@ -36,25 +37,26 @@
 // (X-Amz-Target exactly "AmazonSQS.<Operation>", Content-Type
 // application/x-amz-json-1.0), and SQS's query protocol (a form-encoded body
 // with Action=<Operation> and no X-Amz-Target, posted to / or to the queue's
-// URL, answered in XML), which older SDKs and the AWS CLI of Debian speak. Every request goes through one path,
-// in the order AWS checks: the method (POST), the body (the header and the
-// body read within Options.ReadTimeout), the Content-Type and the operation (anything but the
-// operations served, a wrong prefix or case included, is
-// UnknownOperationException and changes nothing), then a SigV4 Authorization
-// header whose credential is scoped to the server's region and to the
-// service (the signature itself is not verified: any keys work), then the
-// members' JSON types, then the fake's rate limit and faults, then the
-// operation. SageMaker's operations check the model's constraints
-// (callbackToken 10 ASCII letters and digits, failureReason at most 256
-// code points, and so on, from a table of the package's own written from
-// AWS's service model), reported as AWS reports them: "1 validation error
-// detected: Value '…' at 'failureReason' failed to satisfy constraint: Member
-// must have length less than or equal to 256", every violation joined with
-// "; ". Then an unknown token is ResourceNotFound, a completed step is
-// ConflictException, and the ClientRequestToken makes a repeated request
-// idempotent. The messages of ResourceNotFound, ConflictException and
-// ValidationException echo the callback token, as AWS echoes the values it
-// refuses, so a test can check that the code above redacts it.
+// URL, answered in XML), which older SDKs and the AWS CLI of Debian speak.
+// Every request goes through one path, in the order AWS checks: the method
+// (POST), the body (the header and the body read within Options.ReadTimeout),
+// the Content-Type and the operation (anything but the operations served, a
+// wrong prefix or case included, is UnknownOperationException and changes
+// nothing), then a SigV4 Authorization header whose credential is scoped to
+// the server's region and to the service (the signature itself is not
+// verified: any keys work), then the members' JSON types, then the fake's
+// rate limit and faults, then the operation. SageMaker's operations check the
+// model's constraints (callbackToken 10 ASCII letters and digits,
+// failureReason at most 256 code points, and so on, from a table of the
+// package's own written from AWS's service model), reported as AWS reports
+// them: "1 validation error detected: Value '…' at 'failureReason' failed to
+// satisfy constraint: Member must have length less than or equal to 256",
+// every violation joined with "; ". Then an unknown token is
+// ResourceNotFound, a completed step is ConflictException, and the
+// ClientRequestToken makes a repeated request idempotent. The messages of
+// ResourceNotFound, ConflictException and ValidationException echo the
+// callback token, as AWS echoes the values it refuses, so a test can check
+// that the code above redacts it.
 //
 // # Inspection
 //
@@ -291,10 +293,11 @@
 //     above exist; a pipeline runs callback steps only, with no caching,
 //     retry policy, parallelism limit, selective execution or pipeline
 //     versions, and never stops by itself (no 672-hour limit).
-//     PipelineDefinitionS3Location is refused (a ValidationException). SQS's query
-//     protocol is served over POST only, not GET with the parameters in the
-//     URL. The query codes of the framework errors (MissingAuthenticationToken,
-//     Serialization, ...) are the JSON codes without "Exception", a guess.
+//     PipelineDefinitionS3Location is refused (a ValidationException). SQS's
+//     query protocol is served over POST only, not GET with the parameters in
+//     the URL. The query codes of the framework errors
+//     (MissingAuthenticationToken, Serialization, ...) are the JSON codes
+//     without "Exception", a guess.
 //   - Standard queues only: a FIFO queue (a name ending in .fifo, FifoQueue
 //     true) is refused with InvalidParameterValue. No tags, permissions,
 //     message system attributes, dead-letter source listing or message move

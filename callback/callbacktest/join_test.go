@@ -5,12 +5,14 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 
 	"github.com/stepcallback/sagemaker-callback/callback"
+	"github.com/stepcallback/sagemaker-callback/callback/callbacktest"
 )
 
 // TestStdJoinResolved checks that a Join of the SageMaker Python SDK, which
@@ -69,4 +71,20 @@ func args(t *testing.T, m callback.Message) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestExecutionTimesOnTheFakeClock checks that the Get references
+// Execution.StartDateTime and Execution.CurrentDateTime both read
+// Options.Now, the clock of every time the fake records: CurrentDateTime
+// read the machine's clock, so that with a clock set in the past a step was
+// told a current time years after its execution started.
+func TestExecutionTimesOnTheFakeClock(t *testing.T) {
+	at := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+	srv := newServer(t, func(o *callbacktest.Options) { o.Now = func() time.Time { return at } })
+	createPipeline(t, srv, "clock", `{"Version": "2020-12-01", "Steps": [{"Name": "s", "Type": "Callback", "SqsQueueUrl": "`+srv.QueueURL()+`",
+  "Arguments": {"start": {"Get": "Execution.StartDateTime"}, "now": {"Get": "Execution.CurrentDateTime"}}}]}`)
+	startExecution(t, srv, "clock")
+	if got, want := args(t, receiveStep(t, srv)), `{"now":"2020-01-02T03:04:05Z","start":"2020-01-02T03:04:05Z"}`; got != want {
+		t.Errorf("arguments %s, want %s", got, want)
+	}
 }

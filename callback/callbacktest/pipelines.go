@@ -88,6 +88,7 @@ type execution struct {
 	status                   string // StatusExecuting, statusStopping, statusStopped, StatusFailed or StatusSucceeded
 	failed                   bool   // a step failed: no other step starts
 	created, modified        time.Time
+	now                      func() time.Time // the server's clock, Options.Now
 	params                   map[string]any
 	steps                    []*execStep // in the order they started
 }
@@ -163,7 +164,7 @@ func (s *Server) newExecution(p *pipeline, params map[string]any, displayName, d
 	e := &execution{
 		arn: p.arn + "/execution/" + id, p: p, status: StatusExecuting,
 		displayName: displayName, description: description,
-		created: now, modified: now, params: params,
+		created: now, modified: now, now: s.opts.Now, params: params,
 	}
 	if e.displayName == "" {
 		e.displayName = fmt.Sprintf("execution-%d", now.UnixMilli())
@@ -219,13 +220,13 @@ func (s *Server) advance(e *execution) []pendingSend {
 				continue
 			}
 			args, problem := resolve(ds.arguments, e, started)
-			es := s.startStep(e, ds, s.newToken(), nil)
+			arguments, _ := args.(map[string]any) // nil with a problem
+			es := s.startStep(e, ds, s.newToken(), arguments)
 			started[ds.name] = es
 			if problem != "" {
 				s.failStep(es, problem)
 				continue
 			}
-			es.arguments = args.(map[string]any)
 			sends = append(sends, pendingSend{es, StepMessage(es.token, e.arn, es.arguments, MessageStatusExecuting)})
 		}
 	}
@@ -337,7 +338,7 @@ func (s *Server) dispatch(sends []pendingSend) {
 		ps := sends[0]
 		sends = sends[1:]
 		if q, ok := s.queueByURL(ps.es.queueURL); ok {
-			q.send(ps.body, 0)
+			q.send(ps.body, 0, nil)
 			continue
 		}
 		s.mu.Lock()
@@ -474,29 +475,23 @@ func resolveRef(ref string, e *execution, started map[string]*execStep) (any, st
 		}
 		return nil, fmt.Sprintf("Step %s did not send the output parameter '%s' that %s references.", name, out, ref)
 	case "Execution":
-		switch rest {
-		case "PipelineExecutionArn":
-			return e.arn, ""
-		case "PipelineExecutionId":
-			return e.arn[strings.LastIndexByte(e.arn, '/')+1:], ""
-		case "PipelineName":
-			return e.p.name, ""
-		case "PipelineArn":
-			return e.p.arn, ""
-		case "StartDateTime":
-			return e.created.UTC().Format(time.RFC3339), ""
-		case "CurrentDateTime":
-			return time.Now().UTC().Format(time.RFC3339), ""
+		if value := executionVariables[rest]; value != nil {
+			return value(e), ""
 		}
 	}
 	return nil, fmt.Sprintf("The reference %s cannot be resolved.", ref)
 }
 
-// executionVariables are the names of the execution a Get reference
-// "Execution.NAME" may give (see resolveRef).
-var executionVariables = map[string]bool{
-	"PipelineExecutionArn": true, "PipelineExecutionId": true, "PipelineName": true,
-	"PipelineArn": true, "StartDateTime": true, "CurrentDateTime": true,
+// executionVariables are the values of the Get references "Execution.NAME"
+// of an execution, by NAME: the ones resolveRef resolves, and so the ones
+// parseDefinition accepts.
+var executionVariables = map[string]func(e *execution) string{
+	"PipelineExecutionArn": func(e *execution) string { return e.arn },
+	"PipelineExecutionId":  func(e *execution) string { return e.arn[strings.LastIndexByte(e.arn, '/')+1:] },
+	"PipelineName":         func(e *execution) string { return e.p.name },
+	"PipelineArn":          func(e *execution) string { return e.p.arn },
+	"StartDateTime":        func(e *execution) string { return e.created.UTC().Format(time.RFC3339) },
+	"CurrentDateTime":      func(e *execution) string { return e.now().UTC().Format(time.RFC3339) },
 }
 
 // parseStepRef parses "S.OutputParameters['o']" into S and o.
@@ -631,7 +626,7 @@ func parseDefinition(text string) (*definition, string) {
 			switch {
 			case problem != "":
 			case kind == "Parameters" && params[rest]:
-			case kind == "Execution" && executionVariables[rest]:
+			case kind == "Execution" && executionVariables[rest] != nil:
 			case kind == "Steps":
 				name, _, perr := parseStepRef(rest)
 				switch {

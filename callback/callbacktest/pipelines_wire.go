@@ -124,9 +124,9 @@ func decodePipelineInput(body []byte, op string) (in pipelineInput, e *apiError)
 		return &n
 	}
 	in.name = str("PipelineName")
-	in.displayName = cmpPtr(str("PipelineDisplayName"), str("PipelineExecutionDisplayName"))
+	in.displayName = cmp.Or(str("PipelineDisplayName"), str("PipelineExecutionDisplayName"))
 	in.definition = str("PipelineDefinition")
-	in.description = cmpPtr(str("PipelineDescription"), str("PipelineExecutionDescription"))
+	in.description = cmp.Or(str("PipelineDescription"), str("PipelineExecutionDescription"))
 	in.crt = str("ClientRequestToken")
 	in.roleARN = str("RoleArn")
 	in.executionARN = str("PipelineExecutionArn")
@@ -176,13 +176,6 @@ func decodePipelineInput(body []byte, op string) (in pipelineInput, e *apiError)
 		}
 	}
 	return in, e
-}
-
-func cmpPtr(a, b *string) *string {
-	if a != nil {
-		return a
-	}
-	return b
 }
 
 // validationMessage returns AWS's ValidationException message for the
@@ -248,7 +241,7 @@ func (in *pipelineInput) validationMessage(op string) string {
 	return strconv.Itoa(len(items)) + " validation errors detected: " + strings.Join(items, "; ")
 }
 
-// params returns the canonical form of the parameters of a call, to tell a
+// paramsKey returns the canonical form of the parameters of a call, to tell a
 // repeated ClientRequestToken with the same parameters from one with others.
 func (in *pipelineInput) paramsKey() string {
 	b, _ := json.Marshal([]any{deref(in.name), deref(in.displayName), deref(in.definition), deref(in.description),

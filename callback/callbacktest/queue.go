@@ -129,22 +129,21 @@ func baseType(dataType string) string {
 	return t
 }
 
-// md5OfAttrs returns the MD5OfMessageAttributes of attrs, as SQS computes
-// it: over the attributes sorted by name, for each the name, the data type
-// (each as a 4-byte big-endian length and its bytes), one byte (1 for String
-// and Number, 2 for Binary) and the value (length and bytes). "" for none.
+// md5OfAttrs returns the MD5OfMessageAttributes of attrs, sorted by name as
+// a message keeps them, as SQS computes it: for each attribute in that
+// order, the name, the data type (each as a 4-byte big-endian length and its
+// bytes), one byte (1 for String and Number, 2 for Binary) and the value
+// (length and bytes). "" for none.
 func md5OfAttrs(attrs []messageAttr) string {
 	if len(attrs) == 0 {
 		return ""
 	}
-	sorted := slices.Clone(attrs)
-	slices.SortFunc(sorted, func(a, b messageAttr) int { return strings.Compare(a.name, b.name) })
 	h := md5.New()
 	field := func(b []byte) {
 		_ = binary.Write(h, binary.BigEndian, uint32(len(b)))
 		h.Write(b)
 	}
-	for _, a := range sorted {
+	for _, a := range attrs {
 		field([]byte(a.name))
 		field([]byte(a.dataType))
 		if a.binary() {
@@ -318,8 +317,7 @@ func (s *Server) QueueURL() string { return s.queue.url }
 // request, as SendMessage would, and returns its MessageId. It does not check
 // the body. Tests use it to put a message of their own, a malformed one, say.
 func (s *Server) SendQueueMessage(body string) (messageID string) {
-	id, _ := s.queue.send(body, 0)
-	return id
+	return s.queue.send(body, 0, nil).id
 }
 
 // QueueMessages returns copies of every message sent to the fake queue (the
@@ -379,15 +377,9 @@ func (q *queue) broadcast() {
 	q.changed = make(chan struct{})
 }
 
-// send puts a message on the queue and returns its id and the MD5 of its body.
-func (q *queue) send(body string, delay int) (id, md5sum string) {
-	m := q.sendWithAttributes(body, delay, nil)
-	return m.id, m.md5
-}
-
-// sendWithAttributes puts a message with message attributes on the queue and
-// returns it. The caller checked them.
-func (q *queue) sendWithAttributes(body string, delay int, attrs []messageAttr) *message {
+// send puts a message with message attributes (none: nil) on the queue,
+// delayed by delay SQS seconds, and returns it. The caller checked them.
+func (q *queue) send(body string, delay int, attrs []messageAttr) *message {
 	sum := md5.Sum([]byte(body))
 	attrs = slices.Clone(attrs)
 	slices.SortFunc(attrs, func(a, b messageAttr) int { return strings.Compare(a.name, b.name) })

@@ -123,13 +123,13 @@ type Output struct {
 type Step struct {
 	Token         string    // the callback token
 	ExecutionARN  string    // the ARN of the pipeline execution the step belongs to
-	Status        string    // StatusExecuting, StatusSucceeded or StatusFailed (also for a step that could not start, with no completion)
+	Status        string    // StatusExecuting, StatusSucceeded or StatusFailed (also for a step that could not start, with no completion; a stopped step by the completion that stopped it, where ListPipelineExecutionSteps says Stopped)
 	FailureReason string    // the reason of the completing failure request ("" when none was sent), or why the step could not start
 	Outputs       []Output  // the output parameters of the completing success request
 	Completions   int       // how many requests changed the step: 0 or 1
 	Replays       int       // how many requests were answered again from the completion's ClientRequestToken
 	Conflicts     int       // how many completions were refused with ConflictException
-	Registered    time.Time // when AddStep or NewStep registered it
+	Registered    time.Time // when it was registered (AddStep, NewStep) or started (StartStep, StartPipelineExecution, a dependency's success)
 	Completed     time.Time // when it was completed; zero while executing
 }
 
@@ -156,7 +156,7 @@ type Request struct {
 	StatusCode   int    // the HTTP status of the answer
 	ErrorCode    string // the error code of the answer as SDKs report it (SQS's query code), "" on success
 	ErrorMessage string // the error message of the answer
-	ExecutionARN string // the ARN of the answer, "" for an error
+	ExecutionARN string // the pipeline execution's ARN the answer is about, "" for an error or an answer about none (CreatePipeline, ListPipelineExecutions, SQS)
 	Fault        Fault  // the fault the request met, without its aim; the zero Fault when none
 	Completed    bool   // this request completed the step
 	Replayed     bool   // this request was answered from an earlier completion with its ClientRequestToken

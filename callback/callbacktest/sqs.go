@@ -7,6 +7,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -249,20 +250,10 @@ type (
 // attributesOf returns a map as both protocols write it.
 func attributesOf(m map[string]string) attributesOut {
 	out := attributesOut{Attributes: m}
-	for _, k := range slices.Sorted(mapKeys(m)) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		out.Attribute = append(out.Attribute, attributeOut{k, m[k]})
 	}
 	return out
-}
-
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 func invalidParameter(msg string) *apiError { return badRequest("InvalidParameterValue", msg) }
@@ -490,24 +481,26 @@ func wanted(name string, asked []string) bool {
 	return false
 }
 
-// checkBody checks a message body as SQS does: present, valid UTF-8 of the
-// characters XML allows (invalid UTF-8 is refused, not read as U+FFFD).
+// checkBody checks a message body as SQS does: present, and text SQS
+// allows (see checkText).
 func checkBody(body *string) *apiError {
 	if body == nil || *body == "" {
 		return missingParameter("MessageBody")
 	}
-	if c, ok := surrogateIn(*body); ok {
-		return invalidChar(c, "the message body")
-	}
-	if !utf8.ValidString(*body) {
-		return badRequest("InvalidMessageContents", "Invalid binary character was found in the message body: the body is not valid UTF-8")
-	}
-	return checkChars(*body, "the message body")
+	return checkText(*body, "the message body")
 }
 
-// checkChars refuses the characters outside #x9 | #xA | #xD | #x20 to
-// #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF.
-func checkChars(s, where string) *apiError {
+// checkText checks a message body or an attribute's value, named by where,
+// as SQS does: valid UTF-8 (invalid UTF-8 is refused, not read as U+FFFD;
+// a lone surrogate is named as SQS names it) of the characters XML allows,
+// #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF.
+func checkText(s, where string) *apiError {
+	if c, ok := surrogateIn(s); ok {
+		return invalidChar(c, where)
+	}
+	if !utf8.ValidString(s) {
+		return badRequest("InvalidMessageContents", "Invalid binary character was found in "+where+": it is not valid UTF-8")
+	}
 	for _, c := range s {
 		if !(c == 0x9 || c == 0xA || c == 0xD || c >= 0x20 && c <= 0xD7FF || c >= 0xE000 && c <= 0xFFFD || c >= 0x10000 && c <= 0x10FFFF) {
 			return invalidChar(c, where)
@@ -531,7 +524,7 @@ func checkAttrs(in map[string]attrInput) ([]messageAttr, int, *apiError) {
 	}
 	var out []messageAttr
 	size := 0
-	for _, name := range slices.Sorted(mapKeys(in)) {
+	for _, name := range slices.Sorted(maps.Keys(in)) {
 		v := in[name]
 		lower := strings.ToLower(name)
 		switch {
@@ -549,13 +542,7 @@ func checkAttrs(in map[string]attrInput) ([]messageAttr, int, *apiError) {
 				return nil, 0, invalidParameter("The message attribute '" + name + "' with type '" + baseType(a.dataType) + "' must use field 'String'.")
 			}
 			a.str = *v.StringValue
-			if c, ok := surrogateIn(a.str); ok {
-				return nil, 0, invalidChar(c, "the message attribute '"+name+"'")
-			}
-			if !utf8.ValidString(a.str) {
-				return nil, 0, badRequest("InvalidMessageContents", "Invalid binary character was found in the message attribute '"+name+"': the value is not valid UTF-8")
-			}
-			if e := checkChars(a.str, "the message attribute '"+name+"'"); e != nil {
+			if e := checkText(a.str, "the message attribute '"+name+"'"); e != nil {
 				return nil, 0, e
 			}
 			if _, err := strconv.ParseFloat(a.str, 64); baseType(a.dataType) == "Number" && err != nil {
@@ -576,31 +563,31 @@ func checkAttrs(in map[string]attrInput) ([]messageAttr, int, *apiError) {
 }
 
 // newMessage checks the members of a message to send on q, and returns its
-// attributes, its delay and its size.
-func newMessage(q *queue, body *string, delaySeconds *int, attrsIn map[string]attrInput) ([]messageAttr, int, int, *apiError) {
+// attributes and its delay.
+func newMessage(q *queue, body *string, delaySeconds *int, attrsIn map[string]attrInput) ([]messageAttr, int, *apiError) {
 	if e := checkBody(body); e != nil {
-		return nil, 0, 0, e
+		return nil, 0, e
 	}
 	attrs, size, e := checkAttrs(attrsIn)
 	if e != nil {
-		return nil, 0, 0, e
+		return nil, 0, e
 	}
 	q.mu.Lock()
 	qa := q.attrs
 	q.mu.Unlock()
 	if size += len(*body); size > qa.maxSize {
-		return nil, 0, 0, invalidParameter(fmt.Sprintf("One or more parameters are invalid. Reason: Message must be shorter than %d bytes.", qa.maxSize))
+		return nil, 0, invalidParameter(fmt.Sprintf("One or more parameters are invalid. Reason: Message must be shorter than %d bytes.", qa.maxSize))
 	}
 	delay, e := intParam(delaySeconds, "DelaySeconds", qa.delay, 0, 900, "DelaySeconds must be >= 0 and <= 900.")
-	return attrs, delay, size, e
+	return attrs, delay, e
 }
 
 func sendMessage(q *queue, in *sqsInput) answer {
-	attrs, delay, _, e := newMessage(q, in.MessageBody, in.DelaySeconds, in.MessageAttributes)
+	attrs, delay, e := newMessage(q, in.MessageBody, in.DelaySeconds, in.MessageAttributes)
 	if e != nil {
 		return answer{err: e}
 	}
-	m := q.sendWithAttributes(*in.MessageBody, delay, attrs)
+	m := q.send(*in.MessageBody, delay, attrs)
 	return answer{out: sendOut{MD5OfMessageBody: m.md5, MD5OfMessageAttributes: m.md5Attrs, MessageID: m.id}, ids: []string{m.id}}
 }
 
@@ -647,8 +634,8 @@ func batch(q *queue, op string, in *sqsInput) answer {
 		case opSendMessageBatch:
 			var attrs []messageAttr
 			var delay int
-			if attrs, delay, _, e = newMessage(q, en.MessageBody, en.DelaySeconds, en.MessageAttributes); e == nil {
-				m := q.sendWithAttributes(*en.MessageBody, delay, attrs)
+			if attrs, delay, e = newMessage(q, en.MessageBody, en.DelaySeconds, en.MessageAttributes); e == nil {
+				m := q.send(*en.MessageBody, delay, attrs)
 				id, ok.MessageID, ok.MD5OfMessageBody, ok.MD5OfMessageAttributes = m.id, m.id, m.md5, m.md5Attrs
 			}
 		case opDeleteMessageBatch:
@@ -707,7 +694,7 @@ func (s *Server) createQueue(in *sqsInput) answer {
 			return answer{err: e}
 		}
 		if !next.equal(cur) {
-			return answer{err: &apiError{status: 400, code: "QueueNameExists", query: "QueueAlreadyExists", msg: "A queue already exists with the same name and a different value for attribute(s) " + strings.Join(slices.Sorted(mapKeys(in.Attributes)), ", ")}}
+			return answer{err: &apiError{status: 400, code: "QueueNameExists", query: "QueueAlreadyExists", msg: "A queue already exists with the same name and a different value for attribute(s) " + strings.Join(slices.Sorted(maps.Keys(in.Attributes)), ", ")}}
 		}
 		return answer{out: queueURLOut{QueueURL: q.url}}
 	}
@@ -780,11 +767,11 @@ var (
 // applyAttrs returns attrs with the attributes of a CreateQueue or
 // SetQueueAttributes request applied, checked as SQS checks them.
 func (s *Server) applyAttrs(attrs queueAttrs, in map[string]string) (queueAttrs, *apiError) {
-	attrs.other = cloneMap(attrs.other)
+	attrs.other = maps.Clone(attrs.other)
 	bad := func(name string) *apiError {
 		return badRequest("InvalidAttributeValue", "Invalid value for the parameter "+name+".")
 	}
-	for _, name := range slices.Sorted(mapKeys(in)) {
+	for _, name := range slices.Sorted(maps.Keys(in)) {
 		v := in[name]
 		num := func(lo, hi int) (int, *apiError) {
 			n, err := strconv.Atoi(v)
@@ -861,33 +848,9 @@ func (s *Server) parseRedrive(v string) (*redrivePolicy, *apiError) {
 
 // equal reports whether two queues' attributes are the same.
 func (a queueAttrs) equal(b queueAttrs) bool {
-	same := a.visibility == b.visibility && a.retention == b.retention && a.delay == b.delay && a.wait == b.wait && a.maxSize == b.maxSize
-	switch {
-	case a.redrive == nil || b.redrive == nil:
-		same = same && a.redrive == b.redrive
-	default:
-		same = same && *a.redrive == *b.redrive
-	}
-	if len(a.other) != len(b.other) {
-		return false
-	}
-	for k, v := range a.other {
-		if w, ok := b.other[k]; !ok || w != v {
-			return false
-		}
-	}
-	return same
-}
-
-func cloneMap(m map[string]string) map[string]string {
-	if m == nil {
-		return nil
-	}
-	c := make(map[string]string, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
+	sameRedrive := a.redrive == b.redrive || a.redrive != nil && b.redrive != nil && *a.redrive == *b.redrive
+	return a.visibility == b.visibility && a.retention == b.retention && a.delay == b.delay && a.wait == b.wait &&
+		a.maxSize == b.maxSize && sameRedrive && maps.Equal(a.other, b.other)
 }
 
 func (s *Server) setQueueAttributes(q *queue, in *sqsInput) answer {
@@ -945,9 +908,7 @@ func getQueueAttributes(q *queue, in *sqsInput) answer {
 			MaxReceiveCount     int    `json:"maxReceiveCount"`
 		}{rp.deadLetterARN, rp.maxReceives}))
 	}
-	for k, v := range a.other {
-		values[k] = v
-	}
+	maps.Copy(values, a.other)
 	out := make(map[string]string)
 	for k, v := range values {
 		if slices.Contains(names, "All") || slices.Contains(names, k) {

@@ -194,10 +194,15 @@ func TestSQSInvalidUTF8Refused(t *testing.T) {
 			t.Errorf("%v: %+v", form, q)
 		}
 	}
-	q := query(t, srv, url.Values{"Action": {"SendMessageBatch"}, "QueueUrl": {srv.QueueURL()},
+	// In a batch, the entry fails, not the call.
+	resp, body := queryPost(t, srv, url.Values{"Action": {"SendMessageBatch"}, "QueueUrl": {srv.QueueURL()},
 		"SendMessageBatchRequestEntry.1.Id": {"bad"}, "SendMessageBatchRequestEntry.1.MessageBody": {"\xff"},
-		"SendMessageBatchRequestEntry.2.Id": {"good"}, "SendMessageBatchRequestEntry.2.MessageBody": {"fine"}}, 200)
-	_ = q
+		"SendMessageBatchRequestEntry.2.Id": {"good"}, "SendMessageBatchRequestEntry.2.MessageBody": {"fine"}})
+	parseQuery(t, resp, body, 200)
+	if !strings.Contains(body, "<BatchResultErrorEntry><Id>bad</Id><SenderFault>true</SenderFault><Code>InvalidMessageContents</Code>") ||
+		!strings.Contains(body, "<SendMessageBatchResultEntry><Id>good</Id>") {
+		t.Errorf("SendMessageBatch: %s", body)
+	}
 	msgs := srv.QueueMessages()
 	if len(msgs) != 1 || msgs[0].Body != "fine" {
 		t.Fatalf("queue holds %+v", msgs)
@@ -528,7 +533,7 @@ func TestSQSMaxReceiveCountMakesDeadLetterQueue(t *testing.T) {
 // TestSQSRetention checks that MessageRetentionPeriod deletes messages, in
 // SQS seconds (QueueOptions.Second).
 func TestSQSRetention(t *testing.T) {
-	srv := newServer(t, func(o *callbacktest.Options) { o.Queue.Second = 2 * time.Millisecond })
+	srv := newServer(t, fastQueue) // 60 SQS seconds: 600ms, room for the first check on a loaded machine
 	u := createQueue(t, srv, "short", map[string]string{"MessageRetentionPeriod": "60"})
 	if _, err := srv.SQSClient().SendMessage(ctxT(t), &sqs.SendMessageInput{QueueUrl: aws.String(u), MessageBody: aws.String("x")}); err != nil {
 		t.Fatal(err)
@@ -536,7 +541,7 @@ func TestSQSRetention(t *testing.T) {
 	if got := queueAttrs(t, srv, u, types.QueueAttributeNameApproximateNumberOfMessages); got["ApproximateNumberOfMessages"] != "1" {
 		t.Errorf("at once: %v", got)
 	}
-	time.Sleep(150 * time.Millisecond) // 75 SQS seconds
+	time.Sleep(750 * time.Millisecond) // 75 SQS seconds
 	if got := queueAttrs(t, srv, u, types.QueueAttributeNameApproximateNumberOfMessages); got["ApproximateNumberOfMessages"] != "0" {
 		t.Errorf("after the retention period: %v", got)
 	}

@@ -14,8 +14,8 @@ import (
 // InvalidMessageContents; the fake must not accept, and change, such a body.
 // So the message bodies and attribute values of a JSON request with such an
 // escape are read again here, each lone surrogate kept as the three bytes
-// UTF-8 would give it (ED A0 80 for U+D800): not valid UTF-8, so checkBody
-// and checkAttrs refuse them, naming the character as SQS does.
+// UTF-8 would give it (ED A0 80 for U+D800): not valid UTF-8, so checkText
+// refuses them, naming the character as SQS does.
 
 // surrogateEscape finds a JSON escape of a surrogate, paired or not.
 var surrogateEscape = regexp.MustCompile(`\\u[dD][89a-fA-F]`)

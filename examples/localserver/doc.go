@@ -160,7 +160,8 @@
 // Every registered step's token, the token a request carries, and any valid
 // token one of the latest 10,000 requests carried, is redacted wherever it
 // appears in a line, echoed error messages included
-// (TestRedactsEveryOccurrence); the cost does not grow with the tokens seen.
+// (TestRedactsEveryOccurrence); the cost does not grow with the tokens seen
+// (TestRedactorCostDoesNotGrow).
 // Message bodies are never logged.
 //
 // Exit status: 0 after a clean stop on a signal, or for -h; 2 for bad flags

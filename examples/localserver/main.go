@@ -267,6 +267,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitListen
 	}
 	defer srv.Close()
+	// Every step's token is redacted by looking it up: the steps made below
+	// need no r.add.
 	r.registered(func(token string) bool { _, ok := srv.Step(token); return ok })
 	if onServer != nil {
 		onServer(srv)
@@ -281,19 +283,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "listening on %s\n", srv.URL())
 	fmt.Fprintf(stdout, "queue %s\n", srv.QueueURL())
 	for _, raw := range c.tokens {
-		r.add(raw)
 		fmt.Fprintf(stdout, "step %v execution %s\n", callback.MustParseToken(raw), srv.AddStep(raw))
 	}
 	var started []string // execution ARNs
 	for range c.start {
 		raw, arn := srv.StartStep(c.args)
-		r.add(raw)
 		started = append(started, arn)
 		fmt.Fprintf(stdout, "step %s execution %s (message on the queue)\n", raw, arn)
 	}
 	if len(c.tokens) == 0 && c.start == 0 {
 		raw, arn := srv.NewStep()
-		r.add(raw)
 		fmt.Fprintf(stdout, "step %s execution %s\n", raw, arn)
 	}
 	fmt.Fprintln(stdout, "stop with Ctrl-C")
