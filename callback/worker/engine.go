@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -50,6 +52,30 @@ type engine struct {
 	onResult       func(Result)
 	handlerTimeout time.Duration // zero: no limit
 	maxReceives    int           // zero: no limit
+
+	mu      sync.Mutex
+	stopped []callback.Token // the last stoppedMemory tokens whose Stopping message came
+}
+
+// stoppedMemory is how many stopped tokens an engine remembers, so that an
+// Executing message that comes after its step's Stopping message (later in
+// a Worker's run, or in a later batch of a Lambda function's process) is
+// not run.
+const stoppedMemory = 4096
+
+// stop records that the Stopping message of tok's step came.
+func (e *engine) stop(tok callback.Token) {
+	e.mu.Lock()
+	e.stopped = append(e.stopped[max(0, len(e.stopped)+1-stoppedMemory):], tok)
+	e.mu.Unlock()
+}
+
+// stopping reports whether the Stopping message of tok's step came (among
+// the last stoppedMemory): its handler is not to be run.
+func (e *engine) stopping(tok callback.Token) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Contains(e.stopped, tok)
 }
 
 // newEngine returns the engine of the options common to Options and

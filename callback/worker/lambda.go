@@ -104,8 +104,10 @@ type LambdaOptions struct {
 //     token replaced by its redacted form (Succeeded, Failed);
 //   - a Stopping record is reported failed with StoppingReason at once. The
 //     batch is scanned before any handler starts: an Executing record of a
-//     step stopped in the same batch is not run, and is settled by the
-//     stop's report (Failed, Err ErrStopping);
+//     step stopped in the same batch, or in an earlier batch of this process
+//     (within the last 4096 stops, as a Worker remembers them), is not run,
+//     and is settled by the stop's report (Failed, Err ErrStopping;
+//     TestLambdaStopRememberedAcrossBatches);
 //   - a report acknowledged, or refused as already completed
 //     (callback.ErrConflict) or unknown (callback.ErrNotFound), settles the
 //     record: Lambda deletes it (Succeeded, Failed, Settled). A report that
@@ -252,6 +254,7 @@ func (b *batch) run(ctx context.Context, records []events.SQSMessage) events.SQS
 		switch {
 		case msg.Status == callback.StatusStopping:
 			s.stop = true
+			b.eng.stop(msg.Token)
 		case s.msg.Token.IsZero():
 			s.msg = msg
 			fallthrough
@@ -350,7 +353,8 @@ func (b *batch) do(s *lambdaStep) {
 	switch {
 	case s.rctx.Err() != nil:
 		// Out of time: listed when the batch answers.
-	case s.stop:
+	case s.stop || b.eng.stopping(s.tok):
+		// Stopped in this batch, or in an earlier one of this process.
 		out, why := b.eng.finish(s.rctx, s.tok, nil, ErrStopping)
 		b.settle(s, out, why)
 	default:

@@ -585,3 +585,34 @@ func TestLambdaReportWindow(t *testing.T) {
 		t.Errorf("hung: %v %v; want Left, ErrShutdown", r.Outcome, r.Err)
 	}
 }
+
+// A stop is remembered across invocations of one function, as a Worker
+// remembers it across receives: the Executing record of a step whose
+// Stopping record came in an earlier batch is not run, and is settled by a
+// failure with StoppingReason (the stop's report, answered again).
+func TestLambdaStopRememberedAcrossBatches(t *testing.T) {
+	e := newEnv(t)
+	var runs atomic.Int32
+	var res results
+	fn := worker.LambdaHandler(e.cb, func(ctx context.Context, m callback.Message) ([]callback.Output, error) {
+		runs.Add(1)
+		return echo(ctx, m)
+	}, func(o *worker.LambdaOptions) { o.OnResult = res.add })
+	tok, arn := e.srv.NewStep()
+	if got := listed(invoke(t, fn, 10*time.Second, record("stop", tok, arn, nil, callbacktest.MessageStatusStopping))); len(got) != 0 {
+		t.Fatalf("the stop: listed %v", got)
+	}
+	if got := listed(invoke(t, fn, 10*time.Second, record("exec", tok, arn, map[string]any{"n": 1}, callbacktest.MessageStatusExecuting))); len(got) != 0 {
+		t.Fatalf("the later Executing record: listed %v", got)
+	}
+	if n := runs.Load(); n != 0 {
+		t.Errorf("the handler ran %d times for a step stopped in an earlier batch; want 0", n)
+	}
+	if st, _ := e.srv.Step(tok); st.Status != callbacktest.StatusFailed || st.FailureReason != worker.StoppingReason || st.Completions != 1 {
+		t.Errorf("step %+v; want Failed with StoppingReason, one completion", st)
+	}
+	got := byMessage(res.list())
+	if r := got["exec"]; !r.Deleted || !errors.Is(r.Err, worker.ErrStopping) {
+		t.Errorf("the Executing record: %+v; want deleted, Err ErrStopping", r)
+	}
+}

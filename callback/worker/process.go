@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -61,7 +60,7 @@ func (r *run) execute(ctx context.Context, span safetel.Span, msg callback.Messa
 	defer cancel(nil)
 	j := &job{lease: r.newLease(ctx, msg.Token, rc), cancel: cancel}
 	r.jobs[msg.Token] = j
-	if slices.Contains(r.stopped, msg.Token) {
+	if r.w.eng.stopping(msg.Token) {
 		cancel(ErrStopping) // its Stopping message came first: the handler is not run
 	}
 	r.mu.Unlock()
@@ -75,8 +74,8 @@ func (r *run) execute(ctx context.Context, span safetel.Span, msg callback.Messa
 // carries the same ClientRequestToken and is answered the same.
 func (r *run) stop(ctx context.Context, span safetel.Span, msg callback.Message, rc receipt, res Result) {
 	l := r.newLease(ctx, msg.Token, rc)
-	r.mu.Lock()
-	r.stopped = append(r.stopped[max(0, len(r.stopped)+1-stoppedMemory):], msg.Token)
+	r.mu.Lock() // with execute's check of the stop: a job either sees the stop or is cancelled
+	r.w.eng.stop(msg.Token)
 	j := r.jobs[msg.Token]
 	r.mu.Unlock()
 	if j != nil {

@@ -408,14 +408,9 @@ type run struct {
 	slots chan struct{}   // one token per message in hand
 	wg    sync.WaitGroup  // the goroutines that handle the messages
 
-	mu      sync.Mutex
-	jobs    map[callback.Token]*job // the steps being worked on
-	stopped []callback.Token        // the last stoppedMemory tokens whose Stopping message this run handled
+	mu   sync.Mutex
+	jobs map[callback.Token]*job // the steps being worked on
 }
-
-// stoppedMemory is how many stopped tokens a run remembers, so that an
-// Executing message that comes after its step's Stopping message is not run.
-const stoppedMemory = 4096
 
 // receive is the receive loop: it waits for a free slot, takes every free
 // slot up to a batch of 10, receives at most that many messages and sends
