@@ -18,9 +18,9 @@ func SetTestHook(s *Server, f func(op string)) {
 func ValidationMessage(op string, token, crt, reason *string, outputs []types.OutputParameter) string {
 	m := members{token: token, crt: crt, reason: reason}
 	if outputs != nil {
-		m.outputs = make([]output, len(outputs))
+		m.outputs = make([]nameValue, len(outputs))
 		for i, p := range outputs {
-			m.outputs[i] = output{p.Name, p.Value}
+			m.outputs[i] = nameValue{p.Name, p.Value}
 		}
 	}
 	return m.validationMessage(op)

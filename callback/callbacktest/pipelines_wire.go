@@ -75,11 +75,9 @@ type pipelineInput struct {
 	executionARN, nextToken, sortOrder, sortBy               *string
 	maxResults                                               *int
 	createdAfter, createdBefore                              *time.Time
-	params                                                   []paramInput // nil when absent
+	params                                                   []nameValue // nil when absent
 	s3Location                                               bool
 }
-
-type paramInput struct{ name, value *string }
 
 // decodePipelineInput reads the members of op from a body that is valid
 // JSON, as decodeMembers does for the completions.
@@ -154,26 +152,7 @@ func decodePipelineInput(body []byte, op string) (in pipelineInput, e *apiError)
 		}
 	}
 	if v := raw("PipelineParameters", '[', "List"); v != nil {
-		var items []json.RawMessage
-		_ = json.Unmarshal(v, &items)
-		in.params = make([]paramInput, len(items))
-		for i, it := range items {
-			if k := kindOf(it); k != '{' {
-				return in, serialization(notExpected(k, "structure"))
-			}
-			var item map[string]json.RawMessage
-			_ = json.Unmarshal(it, &item)
-			for name, dst := range map[string]**string{"Name": &in.params[i].name, "Value": &in.params[i].value} {
-				switch k := kindOf(item[name]); {
-				case k == 0 || k == 'n':
-				case k == '"':
-					*dst = new(string)
-					_ = json.Unmarshal(item[name], *dst)
-				default:
-					return in, serialization(notExpected(k, "String"))
-				}
-			}
-		}
+		in.params, e = nameValues(v)
 	}
 	return in, e
 }

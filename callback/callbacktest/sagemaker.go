@@ -85,10 +85,12 @@ func isAlnum(s string) bool {
 // members are the members of a request that the operation knows, as decoded.
 type members struct {
 	token, crt, reason *string
-	outputs            []output // nil when absent
+	outputs            []nameValue // nil when absent
 }
 
-type output struct{ name, value *string }
+// nameValue is a structure with the string members Name and Value, an item
+// of OutputParameters or of PipelineParameters, as decoded.
+type nameValue struct{ name, value *string }
 
 func deref(p *string) string {
 	if p == nil {
@@ -152,41 +154,67 @@ func decodeMembers(body []byte, op string) (m members, e *apiError) {
 		return m, serialization(notExpected(k, "structure"))
 	}
 	_ = json.Unmarshal(body, &top) // cannot fail: a valid JSON object
-	str := func(name string, dst **string, raw map[string]json.RawMessage) {
-		switch k := kindOf(raw[name]); {
-		case e != nil || k == 0 || k == 'n':
-		case k == '"':
-			*dst = new(string)
-			_ = json.Unmarshal(raw[name], *dst)
-		default:
-			e = serialization(notExpected(k, "String"))
+	str := func(name string, dst **string) {
+		if e == nil {
+			e = jsonString(top[name], dst)
 		}
 	}
-	str("CallbackToken", &m.token, top)
-	str("ClientRequestToken", &m.crt, top)
+	str("CallbackToken", &m.token)
+	str("ClientRequestToken", &m.crt)
 	if op == OpFailure {
-		str("FailureReason", &m.reason, top)
+		str("FailureReason", &m.reason)
 		return m, e
 	}
 	switch k := kindOf(top["OutputParameters"]); k {
 	case 0, 'n':
 	case '[':
-		var items []json.RawMessage
-		_ = json.Unmarshal(top["OutputParameters"], &items)
-		m.outputs = make([]output, len(items))
-		for i, it := range items {
-			if k := kindOf(it); k != '{' {
-				return m, serialization(notExpected(k, "structure"))
-			}
-			var item map[string]json.RawMessage
-			_ = json.Unmarshal(it, &item)
-			str("Name", &m.outputs[i].name, item)
-			str("Value", &m.outputs[i].value, item)
+		if e == nil {
+			m.outputs, e = nameValues(top["OutputParameters"])
 		}
 	default:
 		e = serialization(notExpected(k, "List"))
 	}
 	return m, e
+}
+
+// jsonString reads v, a member's value, into *dst when it is a JSON string,
+// leaves *dst nil when v is absent or null, and is a SerializationException
+// for any other JSON type.
+func jsonString(v json.RawMessage, dst **string) *apiError {
+	switch k := kindOf(v); k {
+	case 0, 'n':
+		return nil
+	case '"':
+		*dst = new(string)
+		_ = json.Unmarshal(v, *dst)
+		return nil
+	default:
+		return serialization(notExpected(k, "String"))
+	}
+}
+
+// nameValues reads v, a JSON list, as a list of structures with the string
+// members Name and Value (OutputParameters, PipelineParameters). An item
+// that is not a structure, or a member of another JSON type, is a
+// SerializationException.
+func nameValues(v json.RawMessage) ([]nameValue, *apiError) {
+	var items []json.RawMessage
+	_ = json.Unmarshal(v, &items)
+	list := make([]nameValue, len(items))
+	for i, it := range items {
+		if k := kindOf(it); k != '{' {
+			return nil, serialization(notExpected(k, "structure"))
+		}
+		var item map[string]json.RawMessage
+		_ = json.Unmarshal(it, &item)
+		if e := jsonString(item["Name"], &list[i].name); e != nil {
+			return nil, e
+		}
+		if e := jsonString(item["Value"], &list[i].value); e != nil {
+			return nil, e
+		}
+	}
+	return list, nil
 }
 
 // kindOf returns the kind of a JSON value by its first byte: '{', '[', '"',
