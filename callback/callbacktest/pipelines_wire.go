@@ -211,13 +211,7 @@ func (in *pipelineInput) validationMessage(op string) string {
 		}
 		items = append(items, fmt.Sprintf("Value '%d' at 'maxResults' failed to satisfy constraint: Member must have value %s", *n, bound))
 	}
-	switch len(items) {
-	case 0:
-		return ""
-	case 1:
-		return "1 validation error detected: " + items[0]
-	}
-	return strconv.Itoa(len(items)) + " validation errors detected: " + strings.Join(items, "; ")
+	return validationText(items)
 }
 
 // paramsKey returns the canonical form of the parameters of a call, to tell a

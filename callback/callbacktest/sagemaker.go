@@ -135,6 +135,13 @@ func (m *members) validationMessage(op string) string {
 			items = append(items, outputValueRule.checkString(path+outputValueRule.path, p.value)...)
 		}
 	}
+	return validationText(items)
+}
+
+// validationText returns AWS's ValidationException message for the
+// constraints broken, items ("Value '…' at 'x' failed to satisfy
+// constraint: …"), or "" for none.
+func validationText(items []string) string {
 	switch len(items) {
 	case 0:
 		return ""
